@@ -1,0 +1,52 @@
+"""The model card (README.md) written beside every saved model."""
+
+from __future__ import annotations
+
+import yaml
+from huggingface_hub import ModelCard
+
+from .config import ModelConfig
+
+
+def model_card(config: ModelConfig, *, training_data: str | None = None, training_command: str | None = None,
+               steps: int | None = None, metrics: dict | None = None, sample_gif: str | None = None,
+               notes: str | None = None, **_unused) -> ModelCard:
+    """A card with what a user needs: preset, classes, data, how it was trained, metrics, usage."""
+    meta = {"library_name": "hrvgan", "license": "mit", "pipeline_tag": "text-to-video",
+            "tags": ["video-generation", "gan", "hrvgan", "class-conditional" if config.conditional else "unconditional"]}
+    kind = f"class-conditional over {config.num_classes} classes" if config.conditional else "unconditional"
+    lines = [
+        "---", yaml.safe_dump(meta, sort_keys=False).strip(), "---", "",
+        "# HRVGAN video generator", "",
+        f"An [HRVGAN](https://arxiv.org/abs/2008.09646) generator, {kind}: "
+        f"{config.frames} frames of {config.resolution}x{config.resolution} RGB per video.", "",
+    ]
+    if sample_gif:
+        lines += [f"![samples]({sample_gif})", ""]
+    lines += [
+        "| | |", "|---|---|",
+        f"| preset | `{config.preset}` (width x{config.width:g}) |",
+        f"| latent size | {config.latent_dim} |",
+        f"| classes | {', '.join(config.class_names) if config.class_names else 'none (unconditional)'} |",
+        f"| training data | {training_data or 'not recorded'} |",
+        f"| training steps | {steps if steps is not None else 'not recorded'} |",
+        "",
+    ]
+    if training_command:
+        lines += ["Trained with:", "", "```bash", training_command, "```", ""]
+    lines += ["## Metrics", ""]
+    if metrics:
+        lines += ["| metric | value |", "|---|---|"]
+        lines += [f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in metrics.items()]
+    else:
+        lines += ["Not measured yet (`python -m hrvgan evaluate` measures them)."]
+    first = repr(config.class_names[0]) if config.class_names else "None"
+    lines += [
+        "", "## Use", "", "```python", "from hrvgan import HRVGAN", "",
+        'model = HRVGAN.from_pretrained("PATH_OR_REPO_ID")',
+        f"videos = model.sample(classes={first}, seeds=[0, 1, 2])  # uint8 (3, T, H, W, 3)",
+        "```", "",
+    ]
+    if notes:
+        lines += [notes, ""]
+    return ModelCard("\n".join(lines))

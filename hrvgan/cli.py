@@ -1,0 +1,99 @@
+"""`python -m hrvgan sample|evaluate ...`: the command line.
+
+Examples:
+  python -m hrvgan sample --model weights --class jack --seed 0 --out jack.mp4
+  python -m hrvgan sample --model weights --class wave1 --seed 0 1 2 3 --grid wave1.png --gif wave1.gif
+  python -m hrvgan evaluate --model weights --data ../shared/data/weizmann-actions --json metrics.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+
+def _sample(args) -> int:
+    from .pipeline import HRVGAN
+    from .video import write_gif, write_grid_png, write_mp4
+
+    if not (args.out or args.grid or args.gif):
+        raise SystemExit("sample: nothing to write; give --out x.mp4, --grid x.png and/or --gif x.gif.")
+    model = HRVGAN.from_pretrained(args.model, revision=args.revision, device=args.device)
+    classes = args.class_ if model.config.conditional else None
+    if model.config.conditional and classes is None:
+        raise SystemExit(f"sample: this model is class-conditional; pass --class with one of {model.class_names}.")
+    if classes is not None and len(classes) == 1:
+        classes = classes[0]
+    if not model.config.conditional and args.class_:
+        raise SystemExit("sample: this model is unconditional; drop --class.")
+    videos = model.sample(classes=classes, seeds=args.seed, truncation=args.truncation)
+    stem_many = len(videos) > 1
+    for flag, writer in ((args.out, write_mp4), (args.gif, write_gif)):
+        if flag:
+            for i, video in enumerate(videos):
+                path = Path(flag)
+                if stem_many:  # one file per video: x_0.mp4, x_1.mp4, ...
+                    path = path.with_name(f"{path.stem}_{i}{path.suffix}")
+                writer(video, path, fps=args.fps, scale=args.scale)
+                print(path)
+    if args.grid:
+        print(write_grid_png(videos, args.grid, scale=args.scale))
+    return 0
+
+
+def _evaluate(args) -> int:
+    from .metrics.evaluate import evaluate_cli
+    return evaluate_cli(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m hrvgan", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("sample", help="generate videos from a trained model",
+                       description="Generate videos by class and seed; write mp4, gif and/or a frame grid.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    s.add_argument("--model", default="weights", help="model folder (save_pretrained layout) or Hub repo id")
+    s.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit) when --model is a repo id")
+    s.add_argument("--class", dest="class_", nargs="+", default=None,
+                   help="class name(s) or index(es); required for conditional models; one per seed, or one for all")
+    s.add_argument("--seed", type=int, nargs="+", default=[0], help="seed(s): a seed always gives the same video")
+    s.add_argument("--truncation", type=float, default=1.0, help="pull latents toward the class mean (<1 = safer, less varied)")
+    s.add_argument("--out", default=None, help="mp4 path (H.264); with several videos, _0, _1, ... are added")
+    s.add_argument("--gif", default=None, help="gif path; with several videos, _0, _1, ... are added")
+    s.add_argument("--grid", default=None, help="PNG frame grid: one row per video, one column per frame")
+    s.add_argument("--fps", type=float, default=8, help="frames per second of the mp4 / gif")
+    s.add_argument("--scale", type=int, default=1, help="nearest-neighbour enlargement of the written frames")
+    s.add_argument("--device", default=None, help="torch device, e.g. cuda (default: cpu)")
+    s.set_defaults(func=_sample)
+
+    e = sub.add_parser("evaluate", help="measure a model against real videos (class accuracy, IS, FD, motion)",
+                       description="Evaluate a model on the held-out split of a dataset; writes a markdown table "
+                                   "and, with --json, the metrics as JSON.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    e.add_argument("--model", default="weights", help="model folder or Hub repo id")
+    e.add_argument("--data", required=True, help="dataset folder (e.g. ../shared/data/weizmann-actions)")
+    e.add_argument("--data_format", default="auto", help="auto|strips|vgan|ucf101|folder")
+    e.add_argument("--classifier", default=None,
+                   help="feature/classifier model (safetensors folder); default: <model>/classifier")
+    e.add_argument("--num_samples", type=int, default=256, help="generated videos per evaluation")
+    e.add_argument("--seed", type=int, default=0, help="first seed of the generated videos")
+    e.add_argument("--json", default=None, help="write the metrics as JSON here")
+    e.add_argument("--markdown", default=None, help="write the metrics table as markdown here")
+    e.add_argument("--device", default=None, help="torch device (default: cpu)")
+    e.set_defaults(func=_evaluate)
+    return parser
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, NotADirectoryError, ConnectionError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

@@ -1,0 +1,70 @@
+"""Losses of HRVGAN as small pure functions.  Scores are raw critic outputs, shaped (B,)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+# --- WGAN with gradient penalty: the k-Lipschitz constraint (eqs. 5-6) --------------------------
+
+def wgan_d_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    # Eq. 5: the critic maximises E[D(x)] - E[D(G(z))], i.e. minimises the negation.
+    return fake_scores.mean() - real_scores.mean()
+
+
+def wgan_g_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    # Eq. 5, generator side: maximise E[D(G(z))].
+    return -fake_scores.mean()
+
+
+def drift_penalty(real_scores: torch.Tensor) -> torch.Tensor:
+    # ProGAN's epsilon_drift term E[D(x)^2]: keeps critic scores from wandering off to infinity.
+    return real_scores.pow(2).mean()
+
+
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, labels=None,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+    # Eq. 6: E[(||grad_x D(x_hat)||_2 - 1)^2], x_hat on random lines between real and fake videos.
+    b = real.shape[0]
+    eps = torch.rand(b, *([1] * (real.ndim - 1)), device=real.device, dtype=real.dtype, generator=generator)
+    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    scores = critic(x_hat, labels)
+    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+    return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
+
+
+# --- the paper's binary cross-entropy form (eqs. 12-14) ------------------------------------------
+# The critic's unbounded score s is shifted into a probability by the logistic sigmoid before the
+# binary cross-entropy L_bce(Y, Yhat) = -sum Yhat log Y + (1 - Yhat) log(1 - Y) of eq. 12.  Written
+# with softplus, which is the same value without overflow: -log sigmoid(s) = softplus(-s).
+
+def bce(scores: torch.Tensor, target: float) -> torch.Tensor:
+    # Eq. 12 on sigmoid(scores), averaged over the batch.
+    return F.binary_cross_entropy_with_logits(scores, torch.full_like(scores, float(target)))
+
+
+def bce_d_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    # Eq. 13: L_bce(D(Y), 1) + L_bce(D(G(z)), 0).
+    return bce(real_scores, 1.0) + bce(fake_scores, 0.0)
+
+
+def bce_g_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    # Eq. 14: L_bce(D(G(z)), 1), the non-saturating generator loss.
+    return bce(fake_scores, 1.0)
+
+
+# --- pixel loss and the combination ----------------------------------------------------------
+
+def mse_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    # Eq. 10: L_2(X, Y) = ||Y - G(X)||_2^2, averaged over pixels.
+    return (predicted - target).pow(2).mean()
+
+
+def combined_loss(adversarial: torch.Tensor, pixel: torch.Tensor, alpha: float = 0.5, beta: float = 0.5) -> torch.Tensor:
+    # Eq. 15: L = alpha * L_adv + beta * L_2, alpha = beta = 0.5 in the paper.
+    return alpha * adversarial + beta * pixel
+
+
+D_LOSSES = {"wgan-gp": wgan_d_loss, "bce": bce_d_loss}
+G_LOSSES = {"wgan-gp": wgan_g_loss, "bce": bce_g_loss}

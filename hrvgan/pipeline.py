@@ -1,0 +1,300 @@
+"""`HRVGAN`: the pipeline users load.  A generator plus its config, saved as safetensors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from huggingface_hub import ModelCard, ModelHubMixin, hf_hub_download
+from huggingface_hub import errors as hf_errors
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .config import ModelConfig
+from .networks import Generator
+
+logger = logging.getLogger(__name__)
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+CARD_NAME = "README.md"
+PICKLE_NAMES = ("pytorch_model.bin", "model.pt", "model.pth", "model.ckpt")
+MAX_SEED = 2**63 - 1
+CHUNK = 4  # videos per generator call; fixed so that output never depends on the batch
+
+
+def to_uint8(video: torch.Tensor) -> np.ndarray:
+    """(B, 3, T, H, W) in [-1, 1] -> numpy uint8 (B, T, H, W, 3)."""
+    x = ((video.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 4, 1).cpu().numpy()
+
+
+def check_seed(seed) -> int:
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r} ({type(seed).__name__}).")
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise ValueError(f"seed must be between 0 and {MAX_SEED}, got {seed}.")
+    return int(seed)
+
+
+def latent(seed: int, latent_dim: int) -> torch.Tensor:
+    """z for one seed: its own generator, so a seed means the same video in any batch."""
+    g = torch.Generator().manual_seed(check_seed(seed))
+    return torch.randn(latent_dim, generator=g)
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation (follows the great circle, as Gaussian latents prefer)."""
+    cos = (a / a.norm() * b / b.norm()).sum().clamp(-1, 1)
+    omega = torch.arccos(cos)
+    if omega.abs() < 1e-6:
+        return (1 - t) * a + t * b
+    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+
+
+def _listify(x) -> list:
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return [x]
+
+
+class HRVGAN(
+    nn.Module,
+    ModelHubMixin,
+    library_name="hrvgan",
+    tags=["video-generation", "gan", "hrvgan"],
+    paper_url="https://arxiv.org/abs/2008.09646",
+):
+    """A (class-conditional) video generator with sampling, interpolation and Hub I/O."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        if isinstance(config, dict):
+            config = ModelConfig.from_dict(config)
+        self.config = config
+        self.generator = Generator(config)
+        self.model_card_text: str | None = None  # README.md of the folder it was loaded from
+        self.eval()
+
+    # -- properties ------------------------------------------------------------------------------
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.config.class_names)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.generator.parameters()).device
+
+    def class_index(self, cls) -> int:
+        """A class given by name or index -> index, with an error that lists the choices."""
+        names = self.class_names
+        if not names:
+            raise ValueError("this model is unconditional: it has no classes; pass classes=None.")
+        if isinstance(cls, (bool, np.bool_)):
+            raise ValueError(f"class must be a name or an index, got {cls!r}.")
+        if isinstance(cls, (int, np.integer)):
+            if not 0 <= int(cls) < len(names):
+                raise ValueError(f"class index {cls} is out of range: this model has {len(names)} classes (0-{len(names) - 1}): {names}.")
+            return int(cls)
+        if isinstance(cls, str):
+            if cls in names:
+                return names.index(cls)
+            if cls.isdigit() and int(cls) < len(names):
+                return int(cls)
+            raise ValueError(f"unknown class {cls!r}; this model's classes are {names}.")
+        raise ValueError(f"class must be a name or an index, got {cls!r} ({type(cls).__name__}).")
+
+    # -- generation ------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None, truncation: float = 1.0) -> np.ndarray:
+        """Latents (N, latent_dim) and labels -> uint8 videos (N, T, H, W, 3).
+
+        The generator always runs on chunks of exactly CHUNK videos (the last one padded): conv
+        kernels give bit-different results for different batch sizes, but not for different
+        positions in a batch, so a seed gives the same video however many are asked for.
+        """
+        if not (truncation > 0):
+            raise ValueError(f"truncation must be > 0 (1.0 = none), got {truncation}.")
+        n, out = z.shape[0], []
+        for i in range(0, n, CHUNK):
+            zc = z[i:i + CHUNK]
+            lab = None if labels is None else labels[i:i + CHUNK]
+            pad = CHUNK - zc.shape[0]
+            if pad:
+                zc = torch.cat([zc, zc[:1].expand(pad, -1)])
+                lab = None if lab is None else torch.cat([lab, lab[:1].expand(pad, *lab.shape[1:])])
+            video = self.generator(zc.to(self.device), None if lab is None else lab.to(self.device), truncation=truncation)
+            out.append(to_uint8(video[:CHUNK - pad]))
+        return np.concatenate(out)
+
+    def sample(self, classes=None, seeds: int | Sequence[int] = 0, truncation: float = 1.0) -> np.ndarray:
+        """Videos for (class, seed) pairs -> uint8 (N, T, H, W, 3).
+
+        ``classes`` and ``seeds`` are single values or lists; a single value is repeated to the
+        length of the other list.  Classes are names or indices; None for unconditional models.
+        """
+        seeds = [check_seed(s) for s in _listify(seeds)]
+        if self.config.conditional:
+            if classes is None:
+                raise ValueError(f"this model is class-conditional; pass classes= one of {self.class_names}.")
+            cls = [self.class_index(c) for c in _listify(classes)]
+        else:
+            if classes is not None and _listify(classes) != [None] * len(_listify(classes)):
+                raise ValueError("this model is unconditional: it has no classes; pass classes=None.")
+            cls = []
+        n = max(len(seeds), len(cls))
+        if len(seeds) == 1:
+            seeds = seeds * n
+        if len(cls) == 1:
+            cls = cls * n
+        if len(seeds) != n or (cls and len(cls) != n):
+            raise ValueError(f"got {len(seeds)} seeds and {len(cls)} classes; give equal counts or a single value of one.")
+        if n == 0:
+            raise ValueError("nothing to sample: pass at least one seed.")
+        z = torch.stack([latent(s, self.config.latent_dim) for s in seeds])
+        labels = torch.tensor(cls, dtype=torch.long) if cls else None
+        return self.generate(z, labels, truncation)
+
+    def interpolate(self, seed_a: int, seed_b: int, steps: int = 8, class_a=None, class_b=None,
+                    mode: str = "slerp", truncation: float = 1.0) -> np.ndarray:
+        """Videos along a straight (lerp) or great-circle (slerp) latent path -> uint8 (steps, T, H, W, 3).
+
+        For conditional models the class embedding moves linearly from class_a to class_b
+        (class_b defaults to class_a).
+        """
+        if mode not in ("slerp", "lerp"):
+            raise ValueError(f"mode must be 'slerp' or 'lerp', got {mode!r}.")
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
+            raise ValueError(f"steps must be an integer >= 2, got {steps!r}.")
+        za, zb = latent(seed_a, self.config.latent_dim), latent(seed_b, self.config.latent_dim)
+        ts = [i / (steps - 1) for i in range(steps)]
+        mix = slerp if mode == "slerp" else (lambda a, b, t: (1 - t) * a + t * b)
+        z = torch.stack([mix(za, zb, t) for t in ts])
+        labels = None
+        if self.config.conditional:
+            if class_a is None:
+                raise ValueError(f"this model is class-conditional; pass class_a= one of {self.class_names}.")
+            ia = self.class_index(class_a)
+            ib = ia if class_b is None else self.class_index(class_b)
+            eye = torch.eye(self.config.num_classes)
+            labels = torch.stack([(1 - t) * eye[ia] + t * eye[ib] for t in ts])
+        elif class_a is not None or class_b is not None:
+            raise ValueError("this model is unconditional: it has no classes; leave class_a and class_b unset.")
+        return self.generate(z, labels, truncation)
+
+    # -- saving ----------------------------------------------------------------------------------
+    def _save_pretrained(self, save_directory: Path) -> None:
+        state = {k: v.detach().cpu().contiguous() for k, v in self.generator.state_dict().items()}
+        tmp = save_directory / (WEIGHTS_NAME + ".tmp")
+        save_file(state, str(tmp), metadata={"format": "pt", "library": "hrvgan"})
+        os.replace(tmp, save_directory / WEIGHTS_NAME)
+        (save_directory / CONFIG_NAME).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n")
+
+    def save_pretrained(self, save_directory, *, model_card_kwargs: dict | None = None, **kwargs):
+        """Write model.safetensors, config.json and a model card (README.md) into a folder."""
+        save_directory = Path(save_directory)
+        save_directory.mkdir(parents=True, exist_ok=True)
+        # Always write a fresh card: a stale one from an earlier save would describe other weights.
+        (save_directory / CARD_NAME).unlink(missing_ok=True)
+        return super().save_pretrained(save_directory, model_card_kwargs=model_card_kwargs, **kwargs)
+
+    def generate_model_card(self, *args, **kwargs) -> ModelCard:
+        from .card import model_card
+        return model_card(self.config, **kwargs)
+
+    # -- loading ---------------------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(cls, path_or_repo_id, revision: str | None = None, device=None, *,
+                        token: str | None = None, cache_dir=None, local_files_only: bool = False,
+                        **_ignored) -> "HRVGAN":
+        """Load from a local folder or a Hub repo id (safetensors only; never unpickles)."""
+        files = _resolve_files(str(path_or_repo_id), revision, token, cache_dir, local_files_only)
+        try:
+            config_dict = json.loads(Path(files["config"]).read_text())
+            config = ModelConfig.from_dict(config_dict)
+        except (json.JSONDecodeError, TypeError, ValueError) as e:
+            raise ValueError(f"{files['config']} is not a valid HRVGAN config: {e}") from e
+        model = cls(config)
+        model.generator.load_state_dict(_load_weights(files["weights"], model.generator))
+        if files.get("card"):
+            model.model_card_text = Path(files["card"]).read_text(encoding="utf-8")
+        return model.to(device or "cpu").eval()
+
+
+def _looks_like_path(s: str) -> bool:
+    return s.startswith((".", "/", "~")) or os.sep in s.strip("/").replace("/", "", 1) or s.count("/") > 1
+
+
+def _resolve_files(ref: str, revision, token, cache_dir, local_files_only) -> dict:
+    """Local folder or Hub repo id -> paths of config.json, model.safetensors and README.md."""
+    folder = Path(ref).expanduser()
+    if folder.exists():
+        if not folder.is_dir():
+            raise NotADirectoryError(f"{ref} is a file; pass the folder that holds {CONFIG_NAME} and {WEIGHTS_NAME}.")
+        files = {"config": folder / CONFIG_NAME, "weights": folder / WEIGHTS_NAME, "card": folder / CARD_NAME}
+        if not files["config"].is_file():
+            raise FileNotFoundError(f"{folder} has no {CONFIG_NAME}: it is not an HRVGAN model folder "
+                                    "(save one with HRVGAN.save_pretrained or train.py).")
+        if not files["weights"].is_file():
+            pickles = [n for n in PICKLE_NAMES if (folder / n).exists()]
+            hint = (f" It holds {pickles[0]}: HRVGAN loads safetensors only and never unpickles weights; "
+                    "convert them with safetensors.torch.save_file.") if pickles else ""
+            raise FileNotFoundError(f"{folder} has no {WEIGHTS_NAME}.{hint}")
+        if not files["card"].is_file():
+            files["card"] = None
+        return files
+    if _looks_like_path(ref):
+        raise FileNotFoundError(f"no such model folder: {ref}")
+    kw = dict(repo_id=ref, revision=revision, token=token, cache_dir=cache_dir, local_files_only=local_files_only)
+    try:
+        files = {"config": hf_hub_download(filename=CONFIG_NAME, **kw),
+                 "weights": hf_hub_download(filename=WEIGHTS_NAME, **kw)}
+    except hf_errors.RepositoryNotFoundError as e:
+        raise FileNotFoundError(f"no model folder {ref!r} here and no Hub repo {ref!r} (or it is private: "
+                                "log in with `hf auth login` or pass token=).") from e
+    except hf_errors.RevisionNotFoundError as e:
+        raise FileNotFoundError(f"Hub repo {ref!r} has no revision {revision!r}.") from e
+    except hf_errors.EntryNotFoundError as e:
+        raise FileNotFoundError(f"Hub repo {ref!r} has no {CONFIG_NAME} / {WEIGHTS_NAME}: it is not an HRVGAN model.") from e
+    except (hf_errors.LocalEntryNotFoundError, hf_errors.OfflineModeIsEnabled, OSError) as e:
+        endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+        raise ConnectionError(f"could not download {ref!r} from {endpoint} and no copy is cached: {e}. "
+                              "Check the network (or unset HF_HUB_OFFLINE), or pass a local folder.") from e
+    try:
+        files["card"] = hf_hub_download(filename=CARD_NAME, **kw)
+    except Exception:  # a model card is optional
+        files["card"] = None
+    return files
+
+
+def _load_weights(path, generator: Generator) -> dict:
+    """Read a safetensors file and check that every tensor fits the generator built from config.json."""
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise ValueError(f"{path} is not a valid safetensors file ({e}). HRVGAN loads safetensors only; "
+                         "never rename a pickle (.bin/.pt) to .safetensors.") from e
+    expected = generator.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = [f"{k}: file {tuple(state[k].shape)} vs config {tuple(v.shape)}"
+             for k, v in expected.items() if k in state and state[k].shape != v.shape]
+    if missing or unexpected or wrong:
+        parts = []
+        if wrong:
+            parts.append(f"{len(wrong)} tensors have the wrong shape ({'; '.join(wrong[:3])})")
+        if missing:
+            parts.append(f"{len(missing)} tensors missing ({', '.join(missing[:3])})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected tensors ({', '.join(unexpected[:3])})")
+        raise ValueError(f"the weights in {path} do not fit its config.json: {'; '.join(parts)}. "
+                         "Was config.json edited, or copied from another model?")
+    return state

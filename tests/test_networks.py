@@ -1,0 +1,122 @@
+import pytest
+import torch
+
+from hrvgan import Discriminator, Generator, ModelConfig
+from hrvgan.networks import minibatch_stddev, pixel_norm
+
+# Paper Table 1, the 256x256x32 generator: (C, T, H, W) after each stage.
+TABLE_1 = [(128, 8, 8, 8), (128, 8, 16, 16), (64, 8, 32, 32), (32, 16, 64, 64), (16, 16, 128, 128), (8, 32, 256, 256)]
+
+
+def test_paper_256_stage_shapes_match_table_1():
+    config = ModelConfig.from_preset("paper-256", num_classes=101)
+    with torch.device("meta"):  # full-size shapes without allocating a 256x256x32 video
+        g = Generator(config)
+        seen = []
+        for stage in g.stages:
+            stage.register_forward_hook(lambda m, i, o: seen.append(tuple(o.shape[1:])))
+        inputs = []
+        g.input.register_forward_hook(lambda m, i, o: inputs.append(tuple(o.shape[1:])))
+        video = g(torch.randn(2, 128), torch.zeros(2, dtype=torch.long))
+    assert config.latent_dim == 128
+    assert inputs == [(128, 4, 4, 4)]
+    assert seen == TABLE_1
+    assert tuple(video.shape) == (2, 3, 32, 256, 256)
+    assert config.stage_shapes()[1:] == TABLE_1
+
+
+@pytest.mark.parametrize("preset,shape", [("128", (3, 32, 128, 128)), ("64", (3, 16, 64, 64)), ("tiny", (3, 8, 32, 32))])
+def test_presets_output_shape(preset, shape):
+    config = ModelConfig.from_preset(preset, num_classes=3)
+    with torch.device("meta"):
+        v = Generator(config)(torch.randn(1, config.latent_dim), torch.tensor([2]))
+    assert tuple(v.shape[1:]) == shape
+
+
+def test_generator_range_and_discriminator_scores():
+    config = ModelConfig.from_preset("tiny", num_classes=3)
+    g, d = Generator(config), Discriminator(config)
+    z, y = torch.randn(5, config.latent_dim) * 50, torch.tensor([0, 1, 2, 0, 1])
+    v = g(z, y)
+    assert v.shape == (5, 3, 8, 32, 32)
+    assert v.min() >= -1 and v.max() <= 1
+    scores = d(v, y)
+    assert scores.shape == (5,)
+    # Class conditioning changes the output.
+    assert not torch.allclose(g(z, torch.zeros(5, dtype=torch.long)), g(z, torch.full((5,), 2)))
+    assert not torch.allclose(d(v, torch.zeros(5, dtype=torch.long)), d(v, torch.full((5,), 2)))
+
+
+def test_unconditional_networks():
+    config = ModelConfig.from_preset("tiny")
+    g, d = Generator(config), Discriminator(config)
+    assert g.embed is None and d.embed is None
+    v = g(torch.randn(2, config.latent_dim))
+    assert d(v).shape == (2,)
+    with pytest.raises(ValueError, match="unconditional"):
+        g(torch.randn(2, config.latent_dim), torch.tensor([0, 0]))
+
+
+def test_shape_checks_name_the_problem():
+    config = ModelConfig.from_preset("tiny", num_classes=2)
+    g, d = Generator(config), Discriminator(config)
+    with pytest.raises(ValueError, match=r"z must be shaped \(B, 16\)"):
+        g(torch.randn(2, 7), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="class-conditional"):
+        g(torch.randn(2, 16))
+    with pytest.raises(ValueError, match="video must be shaped"):
+        d(torch.randn(2, 3, 4, 32, 32), torch.tensor([0, 1]))
+
+
+def test_width_multiplier_scales_channels():
+    full = ModelConfig.from_preset("64", num_classes=4)
+    quarter = ModelConfig.from_preset("64", num_classes=4, width=0.25)
+    assert quarter.stage_channels == (32, 32, 32, 16, 8)
+    n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert n(Generator(quarter)) < n(Generator(full)) / 4  # the conv weights shrink by ~16x
+
+
+def test_batch_norm_option():
+    config = ModelConfig.from_preset("tiny", g_norm="batch")
+    g = Generator(config)
+    assert any(isinstance(m, torch.nn.BatchNorm3d) for m in g.modules())
+    assert g(torch.randn(2, config.latent_dim)).shape == (2, 3, 8, 32, 32)
+
+
+def test_config_validation_messages():
+    with pytest.raises(ValueError, match="unknown preset"):
+        ModelConfig.from_preset("512")
+    with pytest.raises(ValueError, match="resolution 48"):
+        ModelConfig.from_preset("64", resolution=48)
+    with pytest.raises(ValueError, match="frames 32 does not match"):
+        ModelConfig.from_preset("64", frames=32)
+    with pytest.raises(ValueError, match="class_names has 2 names"):
+        ModelConfig.from_preset("tiny", num_classes=3, class_names=["a", "b"])
+    with pytest.raises(ValueError, match="g_norm"):
+        ModelConfig.from_preset("tiny", g_norm="layer")
+    assert ModelConfig.from_preset("tiny", num_classes=2).class_names == ("0", "1")
+
+
+def test_config_dict_round_trip():
+    c = ModelConfig.from_preset("64", class_names=["a", "b"], width=0.5)
+    assert ModelConfig.from_dict(c.to_dict()) == c
+    with pytest.raises(ValueError, match="unknown model config keys"):
+        ModelConfig.from_dict({**c.to_dict(), "dropout": 0.1})
+
+
+def test_pixel_norm_unit_rms():
+    x = torch.randn(2, 6, 3, 4, 4) * 7
+    rms = pixel_norm(x).pow(2).mean(dim=1).sqrt()
+    assert torch.allclose(rms, torch.ones_like(rms), atol=1e-4)
+
+
+def test_minibatch_stddev_by_hand():
+    x = torch.zeros(2, 1, 1, 1, 2)
+    x[0, 0, 0, 0] = torch.tensor([1.0, 3.0])
+    x[1, 0, 0, 0] = torch.tensor([3.0, 3.0])
+    # Per position std over the 2 videos: |1-3|/2 = 1 and 0; mean = 0.5.
+    y = minibatch_stddev(x, group_size=4)
+    assert y.shape == (2, 2, 1, 1, 2)
+    assert torch.allclose(y[:, 1], torch.full((2, 1, 1, 2), 0.5), atol=1e-4)
+    # A batch of 3 with group 2: the group shrinks to 1, and the std of one video is 0.
+    assert torch.allclose(minibatch_stddev(torch.randn(3, 2, 1, 2, 2), 2)[:, 2], torch.tensor(1e-4), atol=1e-3)
