@@ -10,7 +10,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from huggingface_hub import ModelCard, ModelHubMixin, hf_hub_download
+from huggingface_hub import ModelCard, ModelHubMixin, constants, hf_hub_download
 from huggingface_hub import errors as hf_errors
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
@@ -262,12 +262,14 @@ def _resolve_files(ref: str, revision, token, cache_dir, local_files_only) -> di
                                 "log in with `hf auth login` or pass token=).") from e
     except hf_errors.RevisionNotFoundError as e:
         raise FileNotFoundError(f"Hub repo {ref!r} has no revision {revision!r}.") from e
-    except hf_errors.EntryNotFoundError as e:
-        raise FileNotFoundError(f"Hub repo {ref!r} has no {CONFIG_NAME} / {WEIGHTS_NAME}: it is not an HRVGAN model.") from e
+    # LocalEntryNotFoundError (no network, nothing cached) subclasses EntryNotFoundError, and the
+    # HTTP errors above subclass OSError: this order matters.
     except (hf_errors.LocalEntryNotFoundError, hf_errors.OfflineModeIsEnabled, OSError) as e:
-        endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+        endpoint = constants.ENDPOINT
         raise ConnectionError(f"could not download {ref!r} from {endpoint} and no copy is cached: {e}. "
                               "Check the network (or unset HF_HUB_OFFLINE), or pass a local folder.") from e
+    except hf_errors.EntryNotFoundError as e:
+        raise FileNotFoundError(f"Hub repo {ref!r} has no {CONFIG_NAME} / {WEIGHTS_NAME}: it is not an HRVGAN model.") from e
     try:
         files["card"] = hf_hub_download(filename=CARD_NAME, **kw)
     except Exception:  # a model card is optional

@@ -1,0 +1,145 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from hrvgan import HRVGAN, ModelConfig
+
+
+def test_sample_shape_dtype_and_class_by_name_or_index(tiny_model):
+    v = tiny_model.sample(classes="jack", seeds=[0, 1])
+    assert v.shape == (2, 8, 32, 32, 3) and v.dtype == np.uint8
+    assert np.array_equal(v, tiny_model.sample(classes=1, seeds=[0, 1]))
+    assert tiny_model.class_names == ["wave", "jack", "bend"]
+
+
+def test_same_seed_same_video_whatever_the_batch(tiny_model):
+    classes = ["wave", "jack", "bend", "wave", "jack", "bend", "bend"]
+    seeds = [5, 6, 7, 8, 9, 10, 11]
+    batch = tiny_model.sample(classes=classes, seeds=seeds)
+    for i in range(len(seeds)):
+        alone = tiny_model.sample(classes=classes[i], seeds=seeds[i])
+        assert np.array_equal(batch[i], alone[0]), f"video {i} changed with the batch size"
+    assert not np.array_equal(batch[0], batch[3])  # different seeds differ
+
+
+def test_save_load_round_trip_gives_identical_samples(tiny_model, tiny_folder):
+    assert sorted(p.name for p in tiny_folder.iterdir()) == ["README.md", "config.json", "model.safetensors"]
+    loaded = HRVGAN.from_pretrained(tiny_folder)
+    assert loaded.config == tiny_model.config
+    assert np.array_equal(loaded.sample(classes="bend", seeds=[3, 4]), tiny_model.sample(classes="bend", seeds=[3, 4]))
+    card = (tiny_folder / "README.md").read_text()
+    assert "wave, jack, bend" in card and "`tiny`" in card
+    assert loaded.model_card_text == card
+
+
+def test_model_card_lists_training_data_and_metrics(tiny_model, tmp_path):
+    tiny_model.save_pretrained(tmp_path, model_card_kwargs={
+        "training_data": "Weizmann actions", "steps": 1234, "metrics": {"class_accuracy_generated": 0.875}})
+    card = (tmp_path / "README.md").read_text()
+    assert "Weizmann actions" in card and "1234" in card and "| class_accuracy_generated | 0.875 |" in card
+
+
+@pytest.mark.parametrize("mode", ["lerp", "slerp"])
+def test_interpolation_ends_at_the_two_seeds_and_classes(tiny_model, mode):
+    path = tiny_model.interpolate(1, 2, steps=5, class_a="wave", class_b="bend", mode=mode)
+    assert path.shape == (5, 8, 32, 32, 3)
+    assert np.array_equal(path[0], tiny_model.sample(classes="wave", seeds=1)[0])
+    assert np.array_equal(path[-1], tiny_model.sample(classes="bend", seeds=2)[0])
+    assert not np.array_equal(path[2], path[0]) and not np.array_equal(path[2], path[-1])
+
+
+def test_lerp_and_slerp_differ_in_the_middle(tiny_model):
+    a = tiny_model.interpolate(1, 2, steps=3, class_a="wave", mode="lerp")
+    b = tiny_model.interpolate(1, 2, steps=3, class_a="wave", mode="slerp")
+    assert not np.array_equal(a[1], b[1])
+
+
+def test_truncation_pulls_toward_the_class_mean(tiny_model):
+    far = tiny_model.sample(classes="jack", seeds=[1, 2], truncation=1.0).astype(int)
+    near = tiny_model.sample(classes="jack", seeds=[1, 2], truncation=1e-6).astype(int)
+    assert np.abs(near[0] - near[1]).max() <= 1       # every seed collapses onto the mean video
+    assert np.abs(far[0] - far[1]).max() > 1
+
+
+def test_unconditional_model():
+    m = HRVGAN(ModelConfig.from_preset("tiny"))
+    assert m.class_names == []
+    assert m.sample(seeds=[0, 1]).shape == (2, 8, 32, 32, 3)
+    assert m.interpolate(0, 1, steps=3).shape == (3, 8, 32, 32, 3)
+    with pytest.raises(ValueError, match="unconditional"):
+        m.sample(classes="jack", seeds=0)
+
+
+@pytest.mark.parametrize("classes,match", [
+    ("run", r"unknown class 'run'; this model's classes are \['wave', 'jack', 'bend'\]"),
+    (3, "class index 3 is out of range: this model has 3 classes"),
+    (-1, "class index -1 is out of range"),
+    (None, "class-conditional; pass classes="),
+    (1.5, "class must be a name or an index"),
+])
+def test_bad_class_errors(tiny_model, classes, match):
+    with pytest.raises(ValueError, match=match):
+        tiny_model.sample(classes=classes, seeds=0)
+
+
+@pytest.mark.parametrize("seed,match", [(-1, "between 0 and"), (1.5, "non-negative integer"), ("7", "non-negative integer"),
+                                        (True, "non-negative integer"), (2**64, "between 0 and")])
+def test_bad_seed_errors(tiny_model, seed, match):
+    with pytest.raises(ValueError, match=match):
+        tiny_model.sample(classes="wave", seeds=seed)
+
+
+def test_mismatched_lists_and_bad_steps(tiny_model):
+    with pytest.raises(ValueError, match="2 seeds and 3 classes"):
+        tiny_model.sample(classes=["wave", "jack", "bend"], seeds=[1, 2])
+    with pytest.raises(ValueError, match="steps must be an integer >= 2"):
+        tiny_model.interpolate(0, 1, steps=1, class_a="wave")
+    with pytest.raises(ValueError, match="mode must be"):
+        tiny_model.interpolate(0, 1, steps=3, class_a="wave", mode="cubic")
+
+
+def test_folder_without_config(tiny_folder):
+    (tiny_folder / "config.json").unlink()
+    with pytest.raises(FileNotFoundError, match="has no config.json: it is not an HRVGAN model folder"):
+        HRVGAN.from_pretrained(tiny_folder)
+
+
+def test_missing_folder_is_not_taken_for_a_repo(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such model folder"):
+        HRVGAN.from_pretrained(str(tmp_path / "nope"))
+
+
+def test_weights_that_do_not_fit_the_config(tiny_folder):
+    config = json.loads((tiny_folder / "config.json").read_text())
+    config["width"] = 2.0
+    (tiny_folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="do not fit its config.json: .* wrong shape"):
+        HRVGAN.from_pretrained(tiny_folder)
+
+
+def test_weights_with_missing_tensors(tiny_folder):
+    state = load_file(tiny_folder / "model.safetensors")
+    state.pop("to_rgb.weight")
+    save_file(state, tiny_folder / "model.safetensors")
+    with pytest.raises(ValueError, match="1 tensors missing \\(to_rgb.weight\\)"):
+        HRVGAN.from_pretrained(tiny_folder)
+
+
+def test_pickle_is_never_loaded(tiny_model, tiny_folder):
+    # A pickle renamed to .safetensors is refused, not unpickled.
+    torch.save(tiny_model.generator.state_dict(), tiny_folder / "model.safetensors")
+    with pytest.raises(ValueError, match="not a valid safetensors file"):
+        HRVGAN.from_pretrained(tiny_folder)
+    # A folder that only has a pickle says so.
+    (tiny_folder / "model.safetensors").rename(tiny_folder / "pytorch_model.bin")
+    with pytest.raises(FileNotFoundError, match="pytorch_model.bin: HRVGAN loads safetensors only"):
+        HRVGAN.from_pretrained(tiny_folder)
+
+
+def test_config_json_that_is_not_json(tiny_folder):
+    (tiny_folder / "config.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not a valid HRVGAN config"):
+        HRVGAN.from_pretrained(tiny_folder)
