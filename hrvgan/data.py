@@ -1,0 +1,295 @@
+"""Video datasets: MoCoGAN strips, VGAN strips, UCF101 and plain folders of videos.
+
+Every format is read once into a uint8 memory-mapped cache at the model's resolution
+(frames concatenated, one offset table), so epochs after the first never decode video again.
+A file that cannot be used (corrupt, empty, truncated, too short) is skipped with one warning
+line and counted; a dataset with no usable file stops with an error that says what was found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+logger = logging.getLogger(__name__)
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".webm", ".mkv", ".mov", ".gif")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+FORMATS = ("auto", "strips", "vgan", "ucf101", "folder")
+SPLITS = ("train", "test", "all")
+
+
+@dataclass
+class VideoItem:
+    path: Path
+    label: int  # -1 for unconditional data
+
+
+# --- readers: one file -> uint8 (T, H, W, 3) ----------------------------------------------------
+
+def read_strip(path, axis: int) -> np.ndarray:
+    """An image holding square frames side by side (axis=1, MoCoGAN) or stacked (axis=0, VGAN).
+
+    PIL reads by content, not extension (Weizmann's ".jpg" files are PNGs) and RGBA becomes RGB.
+    """
+    with Image.open(path) as im:
+        im.load()
+        rgb = np.asarray(im.convert("RGB"))
+    h, w, _ = rgb.shape
+    size = h if axis == 1 else w
+    n = (w if axis == 1 else h) // size
+    if n == 0:
+        raise ValueError(f"image {w}x{h} holds no square frame")
+    rgb = rgb[:, : n * size] if axis == 1 else rgb[: n * size]
+    frames = np.split(rgb, n, axis=axis)
+    return np.stack(frames)
+
+
+def read_video_file(path) -> np.ndarray:
+    import av
+
+    with av.open(str(path)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    if not frames:
+        raise ValueError("no decodable video frames")
+    return np.stack(frames)
+
+
+def resize_video(frames: np.ndarray, resolution: int) -> np.ndarray:
+    """Centre-crop to a square, then resize each frame to resolution x resolution."""
+    t, h, w, _ = frames.shape
+    s = min(h, w)
+    y, x = (h - s) // 2, (w - s) // 2
+    frames = frames[:, y:y + s, x:x + s]
+    if s == resolution:
+        return np.ascontiguousarray(frames)
+    return np.stack([np.asarray(Image.fromarray(f).resize((resolution, resolution), Image.BICUBIC if s < resolution else Image.BOX))
+                     for f in frames])
+
+
+# --- listing: a dataset folder -> items + class names ---------------------------------------------
+
+def detect_format(root: Path) -> str:
+    if (root / "classInd.txt").exists() or any(root.glob("*/classInd.txt")):
+        return "ucf101"
+    if root.is_file():  # a list file of VGAN strips
+        return "vgan"
+    files = [p for p in root.rglob("*") if p.is_file()]
+    if any(p.suffix.lower() in VIDEO_EXTENSIONS for p in files):
+        return "folder"
+    images = [p for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
+    if not images:
+        raise ValueError(f"{root} holds no videos ({', '.join(VIDEO_EXTENSIONS)}) and no strip images; "
+                         "point --data at a dataset folder.")
+    with Image.open(images[0]) as im:
+        w, h = im.size
+    return "strips" if w >= h else "vgan"
+
+
+def _class_folders(root: Path, keep) -> tuple[list[VideoItem], list[str]]:
+    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and any(keep(p) for p in d.iterdir()))
+    if classes:
+        items = [VideoItem(p, i) for i, c in enumerate(classes) for p in sorted((root / c).iterdir()) if keep(p)]
+        return items, classes
+    return [VideoItem(p, -1) for p in sorted(root.iterdir()) if keep(p)], []  # flat folder: unconditional
+
+
+def _hash_split(items: list[VideoItem], split: str, root: Path) -> list[VideoItem]:
+    """Deterministic 90/10 split by file name, for data that ships no split of its own."""
+    if split == "all":
+        return items
+    test = lambda it: int(hashlib.md5(str(it.path.relative_to(root)).encode()).hexdigest(), 16) % 10 == 0  # noqa: E731
+    return [it for it in items if test(it) == (split == "test")]
+
+
+def list_strips(root: Path, split: str, test_performers=(7, 8)) -> tuple[list[VideoItem], list[str]]:
+    items, classes = _class_folders(root, lambda p: p.suffix.lower() in IMAGE_EXTENSIONS)
+    if split == "all":
+        return items, classes
+    numeric = [it for it in items if it.path.stem.isdigit()]
+    if len(numeric) == len(items):  # MoCoGAN/Weizmann naming: performer = int(stem) // 8, split by performer
+        is_test = lambda it: int(it.path.stem) // 8 in test_performers  # noqa: E731
+        return [it for it in items if is_test(it) == (split == "test")], classes
+    return _hash_split(items, split, root), classes
+
+
+def list_vgan(root: Path, split: str) -> tuple[list[VideoItem], list[str]]:
+    if root.is_file():  # a list file, one path per line, relative to the list's folder
+        base = root.parent
+        paths = [base / line.strip() for line in root.read_text().splitlines() if line.strip()]
+        return [VideoItem(p, -1) for p in paths], []
+    items, classes = _class_folders(root, lambda p: p.suffix.lower() in IMAGE_EXTENSIONS)
+    return _hash_split(items, split, root), classes
+
+
+def list_folder(root: Path, split: str) -> tuple[list[VideoItem], list[str]]:
+    items, classes = _class_folders(root, lambda p: p.suffix.lower() in VIDEO_EXTENSIONS)
+    return _hash_split(items, split, root), classes
+
+
+def list_ucf101(root: Path, split: str, fold: int = 1) -> tuple[list[VideoItem], list[str]]:
+    """UCF101 with the official lists: classInd.txt, trainlist0N.txt, testlist0N.txt.
+
+    The lists may sit in root or in a subfolder (ucfTrainTestlist/); videos in root/<Class>/*.avi.
+    """
+    lists = root if (root / "classInd.txt").exists() else next(root.glob("*/classInd.txt")).parent
+    classes = []
+    for line in (lists / "classInd.txt").read_text().splitlines():
+        if line.strip():
+            idx, name = line.split()
+            classes.append((int(idx), name))
+    names = [n for _, n in sorted(classes)]
+    index = {n: i for i, n in enumerate(names)}
+    wanted = ["train", "test"] if split == "all" else [split]
+    items = []
+    for part in wanted:
+        list_file = lists / f"{part}list0{fold}.txt"
+        if not list_file.exists():
+            raise FileNotFoundError(f"{list_file} not found: UCF101 needs the official split lists "
+                                    "(ucfTrainTestlist: classInd.txt, trainlist0N.txt, testlist0N.txt).")
+        for line in list_file.read_text().splitlines():
+            if not line.strip():
+                continue
+            rel = line.split()[0]
+            cls = rel.split("/")[0]
+            if cls not in index:
+                raise ValueError(f"{list_file}: class {cls!r} is not in classInd.txt.")
+            items.append(VideoItem(root / rel, index[cls]))
+    return items, names
+
+
+def list_dataset(root, data_format: str = "auto", split: str = "train") -> tuple[list[VideoItem], list[str], str]:
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"data not found: {root}")
+    if data_format not in FORMATS:
+        raise ValueError(f"data_format must be one of {FORMATS}, got {data_format!r}.")
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}.")
+    fmt = detect_format(root) if data_format == "auto" else data_format
+    lister = {"strips": list_strips, "vgan": list_vgan, "folder": list_folder, "ucf101": list_ucf101}[fmt]
+    items, classes = lister(root, split)
+    return items, classes, fmt
+
+
+def reader_for(fmt: str):
+    if fmt == "strips":
+        return lambda p: read_strip(p, axis=1)
+    if fmt == "vgan":
+        return lambda p: read_strip(p, axis=0)
+    return read_video_file
+
+
+# --- the dataset ---------------------------------------------------------------------------------
+
+class VideoDataset(Dataset):
+    """Clips of `frames` frames, `frame_stride` apart, at `resolution`, as float (3, T, H, W) in [-1, 1].
+
+    Each item is one video; every access takes a random temporal crop (and a random horizontal
+    flip when `flip`), drawn from the dataset's own numpy generator (see `seed_worker`).
+    """
+
+    def __init__(self, root, frames: int, resolution: int, data_format: str = "auto", split: str = "train",
+                 frame_stride: int = 1, flip: bool = False, cache_dir=None, seed: int = 0, progress: bool = True):
+        self.root = Path(root)
+        items, self.class_names, self.format = list_dataset(self.root, data_format, split)
+        self.frames, self.resolution, self.frame_stride, self.flip = frames, resolution, frame_stride, flip
+        self.span = (frames - 1) * frame_stride + 1  # frames a clip covers in the source video
+        if not items:
+            raise ValueError(f"{self.root} ({self.format}, split={split}) lists no video files.")
+        cache_dir = Path(cache_dir) if cache_dir else Path(os.environ.get("HRVGAN_CACHE", Path.home() / ".cache" / "hrvgan"))
+        self.frames_memmap, self.offsets, self.labels, self.paths = self._load_or_build_cache(items, cache_dir, progress)
+        self.rng = np.random.default_rng(seed)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def _cache_key(self, items: list[VideoItem]) -> str:
+        h = hashlib.sha1()
+        h.update(json.dumps([self.format, self.resolution, self.span]).encode())
+        for it in items:
+            st = it.path.stat() if it.path.exists() else None
+            h.update(f"{it.path.resolve()}|{it.label}|{st and st.st_size}|{st and st.st_mtime_ns}".encode())
+        return h.hexdigest()[:16]
+
+    def _load_or_build_cache(self, items, cache_dir: Path, progress: bool):
+        key = self._cache_key(items)
+        data_path, index_path = cache_dir / f"{key}.u8", cache_dir / f"{key}.json"
+        if not index_path.exists():
+            self._build_cache(items, data_path, index_path, progress)
+        index = json.loads(index_path.read_text())
+        if not index["offsets"][:-1]:
+            raise ValueError(self._nothing_usable(items, index["skipped"]))
+        shape = (index["offsets"][-1], self.resolution, self.resolution, 3)
+        frames = np.memmap(data_path, dtype=np.uint8, mode="r", shape=shape)
+        return frames, index["offsets"], index["labels"], index["paths"]
+
+    def _nothing_usable(self, items, skipped: int) -> str:
+        return (f"no usable video in {self.root}: all {len(items)} files were skipped "
+                f"({skipped} unreadable or shorter than {self.span} frames); see the warnings above.")
+
+    def _build_cache(self, items, data_path: Path, index_path: Path, progress: bool) -> None:
+        data_path.parent.mkdir(parents=True, exist_ok=True)
+        read = reader_for(self.format)
+        offsets, labels, paths, skipped = [0], [], [], 0
+        tmp = data_path.with_suffix(".u8.tmp")
+        with open(tmp, "wb") as out:
+            for it in tqdm(items, desc=f"decoding {self.root.name}", unit="video", disable=not progress):
+                try:
+                    video = read(it.path)
+                    if len(video) < self.span:
+                        raise ValueError(f"{len(video)} frames, a clip needs {self.span}")
+                    video = resize_video(video, self.resolution)
+                except Exception as e:  # noqa: BLE001 - any unreadable file is skipped, never fatal
+                    logger.warning("skipping %s: %s", it.path, str(e).splitlines()[0] if str(e) else type(e).__name__)
+                    skipped += 1
+                    continue
+                out.write(video.tobytes())
+                offsets.append(offsets[-1] + len(video))
+                labels.append(it.label)
+                paths.append(str(it.path))
+        if skipped:
+            logger.warning("skipped %d of %d files in %s", skipped, len(items), self.root)
+        os.replace(tmp, data_path)
+        tmp_index = index_path.with_suffix(".json.tmp")
+        tmp_index.write_text(json.dumps({"offsets": offsets, "labels": labels, "paths": paths, "skipped": skipped}))
+        os.replace(tmp_index, index_path)  # written last: a cache without its index is rebuilt
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def video(self, i: int) -> np.ndarray:
+        """The whole cached video i, uint8 (T, H, W, 3)."""
+        return np.asarray(self.frames_memmap[self.offsets[i]:self.offsets[i + 1]])
+
+    def clip(self, i: int, start: int | None = None, flip: bool = False) -> np.ndarray:
+        n = self.offsets[i + 1] - self.offsets[i]
+        if start is None:
+            start = int(self.rng.integers(0, n - self.span + 1))
+        a = self.offsets[i] + start
+        clip = np.asarray(self.frames_memmap[a:a + self.span:self.frame_stride])
+        return clip[:, :, ::-1] if flip else clip
+
+    def __getitem__(self, i: int):
+        flip = self.flip and bool(self.rng.integers(0, 2))
+        clip = torch.from_numpy(np.array(self.clip(i, flip=flip)))                     # (T, H, W, 3) uint8, a copy
+        video = clip.permute(3, 0, 1, 2).float().div(127.5).sub(1)                     # (3, T, H, W)
+        return video, self.labels[i]
+
+
+def seed_worker(worker_id: int) -> None:
+    """DataLoader worker_init_fn: each worker gets its own clip generator from torch's per-worker seed."""
+    info = torch.utils.data.get_worker_info()
+    info.dataset.rng = np.random.default_rng(info.seed % 2**32)
