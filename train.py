@@ -71,15 +71,16 @@ def main(argv=None) -> int:
             import yaml
             print(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False))
             return 0
-        folder = train(cfg)
+        trainer = train(cfg)
     except KeyboardInterrupt as e:
         print(f"\n{e}", file=sys.stderr)
         return 130
     except (ValueError, FileNotFoundError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"model exported to {folder}")
-    return 0
+    if trainer.accelerator.is_main_process:
+        print(f"model exported to {trainer.out / 'model'}")
+    return 1 if trainer.push_ok is False else 0
 
 
 if __name__ == "__main__":

@@ -244,7 +244,7 @@ class VideoDataset(Dataset):
         data_path.parent.mkdir(parents=True, exist_ok=True)
         read = reader_for(self.format)
         offsets, labels, paths, skipped = [0], [], [], 0
-        tmp = data_path.with_suffix(".u8.tmp")
+        tmp = data_path.with_suffix(f".u8.{os.getpid()}.tmp")  # per process: concurrent builders never collide
         with open(tmp, "wb") as out:
             for it in tqdm(items, desc=f"decoding {self.root.name}", unit="video", disable=not progress):
                 try:
@@ -263,7 +263,7 @@ class VideoDataset(Dataset):
         if skipped:
             logger.warning("skipped %d of %d files in %s", skipped, len(items), self.root)
         os.replace(tmp, data_path)
-        tmp_index = index_path.with_suffix(".json.tmp")
+        tmp_index = index_path.with_suffix(f".json.{os.getpid()}.tmp")
         tmp_index.write_text(json.dumps({"offsets": offsets, "labels": labels, "paths": paths, "skipped": skipped}))
         os.replace(tmp_index, index_path)  # written last: a cache without its index is rebuilt
 

@@ -172,14 +172,15 @@ class Trainer:
             project_config=ProjectConfiguration(project_dir=str(self.out), logging_dir=str(self.out / "logs")),
         )
         acc = self.accelerator
-        set_seed(cfg.seed, device_specific=True)  # each rank: its own seeds
         preset = ModelConfig.from_preset(cfg.preset)
-        self.dataset = VideoDataset(cfg.data, frames=preset.frames, resolution=preset.resolution,
-                                    data_format=cfg.data_format, split=cfg.split, frame_stride=cfg.frame_stride,
-                                    flip=cfg.flip, cache_dir=cfg.cache_dir or None,
-                                    seed=cfg.seed * 1000 + acc.process_index, progress=acc.is_local_main_process)
+        with acc.main_process_first():  # rank 0 decodes and caches; the others then read its cache
+            self.dataset = VideoDataset(cfg.data, frames=preset.frames, resolution=preset.resolution,
+                                        data_format=cfg.data_format, split=cfg.split, frame_stride=cfg.frame_stride,
+                                        flip=cfg.flip, cache_dir=cfg.cache_dir or None,
+                                        seed=cfg.seed * 1000 + acc.process_index, progress=acc.is_local_main_process)
         self.model_config = cfg.model_config(self.dataset.class_names)
         mc = self.model_config
+        set_seed(cfg.seed)  # the same initial weights on every rank
         self.pipeline = HRVGAN(mc)                 # holds the EMA generator: what gets exported
         self.G = copy.deepcopy(self.pipeline.generator).train().requires_grad_(True)
         from .networks import Discriminator
@@ -187,6 +188,7 @@ class Trainer:
         self.ema = self.pipeline.generator.requires_grad_(False)
         for m in (self.G, self.D, self.ema):
             m.to(acc.device)
+        set_seed(cfg.seed, device_specific=True)  # from here on each rank draws its own random numbers
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
         if len(self.dataset) < cfg.batch_size:
@@ -202,6 +204,8 @@ class Trainer:
         self.step = 0
         self.d_steps = 0
         self.data_time = 0.0
+        self.data_digest = 0.0
+        self.push_ok: bool | None = None
         self.stop_requested: str | None = None
 
     # -- helpers --------------------------------------------------------------------------------------
@@ -228,6 +232,7 @@ class Trainer:
             t0 = time.perf_counter()
             for real, labels in self.loader:
                 self.data_time += time.perf_counter() - t0
+                self.data_digest = (self.data_digest * 31 + float(real.double().sum())) % 1e9  # what this rank saw
                 yield real, labels
                 t0 = time.perf_counter()
 
@@ -294,10 +299,24 @@ class Trainer:
         return logs
 
     # -- checkpoints ----------------------------------------------------------------------------------
+    def rank_report(self) -> list[dict]:
+        """Per rank: a checksum of G and D (must agree: the ranks train one model) and of the data seen."""
+        acc = self.accelerator
+        checksum = sum(p.detach().double().sum() for m in (self.G, self.D) for p in m.parameters())
+        mine = torch.tensor([acc.process_index, float(checksum), self.data_digest], dtype=torch.float64, device=acc.device)
+        rows = acc.gather(mine[None]).cpu().tolist()
+        report = [{"rank": int(r), "weights_checksum": c, "data_digest": d} for r, c, d in rows]
+        spread = max(r["weights_checksum"] for r in report) - min(r["weights_checksum"] for r in report)
+        if spread > 1e-6 * max(1.0, abs(report[0]["weights_checksum"])):
+            raise RuntimeError(f"the ranks' weights have drifted apart (checksums {[r['weights_checksum'] for r in report]}); "
+                               "gradients are not being averaged across processes.")
+        return report
+
     def save_checkpoint(self) -> Path:
         acc = self.accelerator
         folder = self.out / "checkpoints" / f"step-{self.step:08d}"
         tmp = folder.with_name(folder.name + ".tmp")
+        ranks = self.rank_report()
         acc.wait_for_everyone()
         if acc.is_main_process:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -318,7 +337,8 @@ class Trainer:
         if acc.is_main_process:
             (tmp / "config.yaml").write_text(yaml.safe_dump(dataclasses.asdict(self.cfg), sort_keys=False))
             # state.json is written last: a folder without it is an unfinished checkpoint.
-            (tmp / "state.json").write_text(json.dumps({"step": self.step, "num_processes": acc.num_processes}))
+            (tmp / "state.json").write_text(json.dumps(
+                {"step": self.step, "num_processes": acc.num_processes, "ranks": ranks}, indent=1))
             shutil.rmtree(folder, ignore_errors=True)
             os.replace(tmp, folder)
             for old in list_checkpoints(self.out)[:-self.cfg.checkpoints_total_limit]:
@@ -344,6 +364,10 @@ class Trainer:
         opt = torch.load(folder / "optimizers.pt", map_location="cpu", weights_only=True)
         self.opt_g.load_state_dict(opt["opt_g"])
         self.opt_d.load_state_dict(opt["opt_d"])
+        # The optimizer state carries the old hyper-parameters; the config of this run wins.
+        for optimizer, lr in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
+            for group in optimizer.param_groups:
+                group["lr"], group["betas"] = lr, (self.cfg.beta1, self.cfg.beta2)
         if acc.scaler is not None and opt["scaler"]:
             acc.scaler.load_state_dict(opt["scaler"])
         rng_file = folder / f"rng_{acc.process_index}.pt"
@@ -488,10 +512,12 @@ class Trainer:
             self.save_checkpoint()
         folder = self.export()
         if cfg.push_to_hub:
-            self.push(folder)
+            self.push_ok = self.push(folder)
         acc.end_training()
         return folder
 
 
-def train(cfg: TrainConfig) -> Path:
-    return Trainer(cfg).train()
+def train(cfg: TrainConfig) -> Trainer:
+    trainer = Trainer(cfg)
+    trainer.train()
+    return trainer

@@ -1,0 +1,142 @@
+import logging
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hrvgan.data import VideoDataset, detect_format, list_dataset, read_strip
+from hrvgan.video import write_gif, write_mp4
+
+
+def moving_square(frames=20, size=48, color=(255, 0, 0), seed=0):
+    v = np.zeros((frames, size, size, 3), np.uint8)
+    for t in range(frames):
+        x = (seed * 7 + 2 * t) % (size - 8)
+        v[t, 10:18, x:x + 8] = color
+    return v
+
+
+def write_avi(frames: np.ndarray, path):
+    """A real MPEG-4 .avi, the container and codec family UCF101 uses."""
+    import av
+
+    with av.open(str(path), "w", format="avi") as c:
+        s = c.add_stream("mpeg4", rate=25)
+        s.width, s.height, s.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        for f in frames:
+            c.mux(s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
+        c.mux(s.encode())
+
+
+def test_weizmann_strips_quirks_and_performer_split(weizmann, tmp_path):
+    # PNG content in a .jpg, RGBA, a horizontal strip of 64x64 frames.
+    path = next((weizmann / "jack").iterdir())
+    with Image.open(path) as im:
+        assert im.format == "PNG" and im.mode == "RGBA"
+    frames = read_strip(path, axis=1)
+    assert frames.shape[1:] == (64, 64, 3) and 51 <= len(frames) <= 146
+
+    train = VideoDataset(weizmann, frames=16, resolution=64, split="train", cache_dir=tmp_path, progress=False)
+    test = VideoDataset(weizmann, frames=16, resolution=64, split="test", cache_dir=tmp_path, progress=False)
+    assert train.format == "strips" and train.class_names == ["bend", "jack", "wave1", "wave2"]
+    assert (len(train), len(test)) == (56, 16)
+    performers = lambda ds: {int(p.split("/")[-1].split(".")[0]) // 8 for p in ds.paths}  # noqa: E731
+    assert performers(train) == set(range(7)) and performers(test) == {7, 8}
+    video, label = train[0]
+    assert video.shape == (3, 16, 64, 64) and -1 <= video.min() and video.max() <= 1
+    assert label in range(4)
+
+
+def test_cache_is_reused_and_clips_are_random_crops(tmp_path):
+    root = tmp_path / "data" / "a"
+    root.mkdir(parents=True)
+    for i in range(2):
+        write_gif(moving_square(30, seed=i), root / f"{i}.gif")
+    cache = tmp_path / "cache"
+    ds = VideoDataset(root.parent, frames=8, resolution=32, cache_dir=cache, split="all", progress=False, seed=1)
+    assert len(list(cache.glob("*.u8"))) == 1
+    stamp = next(cache.glob("*.u8")).stat().st_mtime_ns
+    again = VideoDataset(root.parent, frames=8, resolution=32, cache_dir=cache, split="all", progress=False)
+    assert next(cache.glob("*.u8")).stat().st_mtime_ns == stamp and len(again) == 2
+    starts = {int(np.argmax(ds.clip(0)[0].sum(axis=(0, 2)))) for _ in range(30)}  # square's column in frame 0
+    assert len(starts) > 3
+    strided = VideoDataset(root.parent, frames=8, resolution=32, frame_stride=3, cache_dir=cache, split="all", progress=False)
+    assert np.array_equal(strided.clip(0, start=0), strided.video(0)[0:22:3])
+
+
+def test_vgan_vertical_strips(tmp_path):
+    folder = tmp_path / "golf"
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(moving_square(32, 64, seed=i).reshape(32 * 64, 64, 3)).save(folder / f"{i}.jpg", quality=95)
+    assert detect_format(folder) == "vgan"
+    ds = VideoDataset(folder, frames=32, resolution=64, split="all", cache_dir=tmp_path / "c", progress=False)
+    assert len(ds) == 3 and ds.class_names == [] and ds.labels == [-1, -1, -1]
+    assert ds.video(0).shape == (32, 64, 64, 3)
+    # A list file of strips, as the VGAN authors ship them.
+    (tmp_path / "golf.txt").write_text("golf/0.jpg\ngolf/2.jpg\n")
+    items, _, fmt = list_dataset(tmp_path / "golf.txt")
+    assert fmt == "vgan" and [p.path.name for p in items] == ["0.jpg", "2.jpg"]
+
+
+def test_ucf101_tree_with_official_lists(tmp_path):
+    root = tmp_path / "UCF-101"
+    for c in ("ApplyEyeMakeup", "JumpingJack"):
+        (root / c).mkdir(parents=True)
+        for g in (1, 2):
+            write_avi(moving_square(24, 64, seed=g), root / c / f"v_{c}_g0{g}_c01.avi")
+    lists = root / "ucfTrainTestlist"
+    lists.mkdir()
+    (lists / "classInd.txt").write_text("1 ApplyEyeMakeup\n2 JumpingJack\n")
+    (lists / "trainlist01.txt").write_text(
+        "ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi 1\nJumpingJack/v_JumpingJack_g01_c01.avi 2\n")
+    (lists / "testlist01.txt").write_text("ApplyEyeMakeup/v_ApplyEyeMakeup_g02_c01.avi\nJumpingJack/v_JumpingJack_g02_c01.avi\n")
+    ds = VideoDataset(root, frames=16, resolution=32, split="train", cache_dir=tmp_path / "c", progress=False)
+    assert ds.format == "ucf101" and ds.class_names == ["ApplyEyeMakeup", "JumpingJack"]
+    assert len(ds) == 2 and sorted(ds.labels) == [0, 1]
+    assert ds.video(0).shape == (24, 32, 32, 3)
+    test = VideoDataset(root, frames=16, resolution=32, split="test", cache_dir=tmp_path / "c", progress=False)
+    assert all("_g02_" in p for p in test.paths)
+
+
+def test_bad_files_are_skipped_with_one_warning_each(tmp_path, caplog):
+    root = tmp_path / "videos" / "walk"
+    root.mkdir(parents=True)
+    write_mp4(moving_square(20, 32), root / "good.mp4")
+    write_mp4(moving_square(20, 32), root / "good2.mp4")
+    (root / "corrupt.mp4").write_bytes(b"\x00\x01 not a video" * 50)
+    (root / "empty.avi").write_bytes(b"")
+    data = (root / "good.mp4").read_bytes()
+    (root / "truncated.mp4").write_bytes(data[: len(data) // 3])
+    write_mp4(moving_square(4, 32), root / "short.mp4")
+    with caplog.at_level(logging.WARNING, logger="hrvgan.data"):
+        ds = VideoDataset(root.parent, frames=8, resolution=32, split="all", cache_dir=tmp_path / "c", progress=False)
+    assert len(ds) == 2 and sorted(p.split("/")[-1] for p in ds.paths) == ["good.mp4", "good2.mp4"]
+    skipped = [r.getMessage() for r in caplog.records if r.getMessage().startswith("skipping")]
+    assert len(skipped) == 4
+    assert any("short.mp4" in m and "a clip needs 8" in m for m in skipped)
+    assert any("skipped 4 of 6 files" in r.getMessage() for r in caplog.records)
+
+
+def test_no_usable_file_is_a_clear_error(tmp_path):
+    root = tmp_path / "v" / "a"
+    root.mkdir(parents=True)
+    (root / "x.mp4").write_bytes(b"junk")
+    with pytest.raises(ValueError, match="no usable video .* all 1 files were skipped"):
+        VideoDataset(root.parent, frames=8, resolution=32, split="all", cache_dir=tmp_path / "c", progress=False)
+    with pytest.raises(FileNotFoundError, match="data not found"):
+        VideoDataset(tmp_path / "missing", frames=8, resolution=32)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="holds no videos"):
+        VideoDataset(tmp_path / "empty", frames=8, resolution=32)
+
+
+def test_resize_and_centre_crop(tmp_path):
+    root = tmp_path / "v" / "a"
+    root.mkdir(parents=True)
+    wide = np.zeros((10, 40, 80, 3), np.uint8)
+    wide[:, :, 20:60] = 200  # the centre square is bright, the sides dark
+    write_mp4(wide, root / "w.mp4")
+    ds = VideoDataset(root.parent, frames=4, resolution=20, split="all", cache_dir=tmp_path / "c", progress=False)
+    v = ds.video(0)
+    assert v.shape == (10, 20, 20, 3) and v.mean() > 150

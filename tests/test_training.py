@@ -1,0 +1,164 @@
+"""The trainer end to end, as users run it: subprocesses of train.py / accelerate launch."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hrvgan import HRVGAN
+from hrvgan.training import TrainConfig, list_checkpoints
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_train(tmp_path, weizmann, *args, env=None, launcher=None, wait=True):
+    cmd = (launcher or [sys.executable]) + [str(ROOT / "train.py"), "--config", str(ROOT / "configs/tiny.yaml"),
+                                            "--data", str(weizmann), "--cache_dir", str(tmp_path / "cache"), *args]
+    full_env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+    if not wait:
+        return subprocess.Popen(cmd, cwd=tmp_path, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.run(cmd, cwd=tmp_path, env=full_env, capture_output=True, text=True, timeout=300)
+
+
+def steps(out: Path) -> list[int]:
+    return [int(p.name.split("-")[1]) for p in list_checkpoints(out)]
+
+
+def test_train_writes_the_run_folder_and_a_loadable_model(tmp_path, weizmann):
+    out = tmp_path / "run"
+    proc = run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "6", "--checkpoint_every", "2",
+                     "--checkpoints_total_limit", "2", "--sample_every", "3")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert steps(out) == [4, 6]                                   # last K kept
+    ckpt = list_checkpoints(out)[-1]
+    assert sorted(p.name for p in ckpt.iterdir()) == sorted(
+        ["config.yaml", "discriminator.safetensors", "ema.safetensors", "generator.safetensors",
+         "optimizers.pt", "rng_0.pt", "clips_rng_0.json", "state.json"])
+    assert (out / "samples" / "step-00000003.png").exists() and any((out / "logs").rglob("events.out.tfevents*"))
+    model = HRVGAN.from_pretrained(out / "model")
+    assert model.class_names == ["bend", "jack", "wave1", "wave2"] and model.config.preset == "tiny"
+    assert model.sample(classes="jack", seeds=0).shape == (1, 8, 32, 32, 3)
+    card = (out / "model" / "README.md").read_text()
+    assert "weizmann-actions" in card and "| training steps | 6 |" in card and (out / "model" / "sample.gif").exists()
+
+
+def test_resume_continues_from_the_saved_step(tmp_path, weizmann):
+    out = tmp_path / "run"
+    assert run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "4", "--checkpoint_every", "2").returncode == 0
+    ema_before = (list_checkpoints(out)[-1] / "ema.safetensors").read_bytes()
+    proc = run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "8", "--checkpoint_every", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert "resumed from" in proc.stderr and "step-00000004 at step 4" in proc.stderr
+    assert steps(out)[-1] == 8
+    assert (list_checkpoints(out)[-1] / "ema.safetensors").read_bytes() != ema_before
+    # --resume none starts over (and says nothing about resuming).
+    fresh = run_train(tmp_path, weizmann, "--output_dir", str(tmp_path / "other"), "--max_steps", "2", "--resume", "none")
+    assert fresh.returncode == 0 and "resumed from" not in fresh.stderr
+
+
+def wait_for_checkpoint(out: Path, proc, at_least: int, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if steps(out) and steps(out)[-1] >= at_least:
+            return steps(out)[-1]
+        assert proc.poll() is None, proc.stdout.read()
+        time.sleep(0.2)
+    raise TimeoutError("no checkpoint appeared")
+
+
+def test_sigkill_then_resume(tmp_path, weizmann):
+    out = tmp_path / "run"
+    proc = run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "100000", "--checkpoint_every", "3", wait=False)
+    saved = wait_for_checkpoint(out, proc, 3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert all(not p.name.endswith(".tmp") or True for p in (out / "checkpoints").iterdir())
+    last = steps(out)[-1]
+    assert last >= saved
+    resumed = run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", str(last + 2), "--checkpoint_every", "100")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"at step {last}" in resumed.stderr
+    assert steps(out)[-1] == last + 2
+
+
+def test_sigterm_writes_a_checkpoint_before_exit(tmp_path, weizmann):
+    out = tmp_path / "run"
+    proc = run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "100000", "--checkpoint_every", "1000", "--log_every", "1", wait=False)
+    deadline = time.time() + 120
+    while not (out / "logs").exists() and time.time() < deadline:  # training has started
+        time.sleep(0.2)
+    time.sleep(3)
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, output
+    assert "SIGTERM received: saving a checkpoint" in output
+    assert steps(out) and steps(out)[-1] > 0 and steps(out)[-1] % 1000 != 0
+
+
+def test_two_processes_on_cpu_stay_in_sync(tmp_path, weizmann):
+    out = tmp_path / "run"
+    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0"]
+    proc = run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "4", "--checkpoint_every", "2",
+                     launcher=launcher, env={"ACCELERATE_USE_CPU": "1"})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    state = json.loads((list_checkpoints(out)[-1] / "state.json").read_text())
+    assert state["num_processes"] == 2
+    ranks = state["ranks"]
+    assert [r["rank"] for r in ranks] == [0, 1]                                     # two ranks ran
+    assert ranks[0]["weights_checksum"] == pytest.approx(ranks[1]["weights_checksum"], rel=1e-9)  # one model
+    assert ranks[0]["data_digest"] != ranks[1]["data_digest"]                         # each its own shard
+    assert (list_checkpoints(out)[-1] / "rng_1.pt").exists()
+    assert HRVGAN.from_pretrained(out / "model").sample(classes=0, seeds=1).shape == (1, 8, 32, 32, 3)
+
+
+def test_bf16_and_gradient_accumulation(tmp_path, weizmann):
+    out = tmp_path / "run"
+    proc = run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "2", "--mixed_precision", "bf16",
+                     "--gradient_accumulation_steps", "2", "--loss", "bce", "--mse_weight", "0.5", "--adv_weight", "0.5")
+    assert proc.returncode == 0, proc.stderr
+    assert steps(out) == [2]
+
+
+def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, weizmann):
+    out = tmp_path / "run"
+    assert run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "2", "--checkpoint_every", "2").returncode == 0
+    proc = run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "50", "--lr_d", "3e38", "--lr_g", "3e38",
+                     "--checkpoint_every", "100")
+    assert proc.returncode == 2
+    assert "became nan" in proc.stderr.lower() or "became inf" in proc.stderr.lower()
+    assert "step-00000002" in proc.stderr
+    assert steps(out) == [2]
+
+
+def test_config_errors_are_clear(tmp_path):
+    with pytest.raises(ValueError, match="loss must be one of"):
+        TrainConfig(loss="hinge")
+    with pytest.raises(ValueError, match="--push_to_hub needs --hub_model_id"):
+        TrainConfig(push_to_hub=True)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("lerning_rate: 1\n")
+    with pytest.raises(ValueError, match=r"unknown config keys \['lerning_rate'\]"):
+        TrainConfig.from_yaml(bad)
+    proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "--config", str(ROOT / "configs/tiny.yaml"),
+                           "--data", str(tmp_path / "nowhere")], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2 and "data not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_every_preset_config_parses():
+    for path in sorted((ROOT / "configs").glob("*.yaml")):
+        cfg = TrainConfig.from_yaml(path)
+        assert cfg.model_config(["a", "b", "c", "d"][: len(cfg.class_names) or 4]).frames > 0, path
+
+
+def test_help_lists_every_key():
+    text = subprocess.run([sys.executable, str(ROOT / "train.py"), "--help"], capture_output=True, text=True).stdout
+    for key in ("--data ", "--data_format", "--output_dir", "--max_steps", "--batch_size", "--checkpoint_every",
+                "--resume", "--seed", "--push_to_hub", "--hub_model_id", "--mixed_precision", "accelerate launch"):
+        assert key in text, key
