@@ -162,3 +162,38 @@ def test_help_lists_every_key():
     for key in ("--data ", "--data_format", "--output_dir", "--max_steps", "--batch_size", "--checkpoint_every",
                 "--resume", "--seed", "--push_to_hub", "--hub_model_id", "--mixed_precision", "accelerate launch"):
         assert key in text, key
+
+
+def _hub_env(url: str) -> dict:
+    return {"HF_ENDPOINT": url, "HF_HUB_OFFLINE": "0", "HF_TOKEN": "dummy-token", "HF_HUB_ETAG_TIMEOUT": "2",
+            "HF_HUB_DOWNLOAD_TIMEOUT": "2"}
+
+
+def test_push_to_hub_at_the_end(tmp_path, weizmann):
+    from hub_server import HubServer
+
+    out = tmp_path / "run"
+    with HubServer() as hub:
+        proc = run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "2", "--push_to_hub",
+                         "--hub_model_id", "alice/weizmann-tiny", env=_hub_env(hub.url))
+        assert proc.returncode == 0, proc.stderr
+        files = hub.store.files_at("alice/weizmann-tiny", "main")[1]
+    assert {"config.json", "model.safetensors", "README.md", "sample.gif"} <= set(files)
+    assert files["model.safetensors"] == (out / "model" / "model.safetensors").read_bytes()
+
+
+def test_failed_push_is_reported_and_the_model_kept(tmp_path, weizmann):
+    from hub_server import BAD_TOKEN, HubServer, free_port
+
+    out = tmp_path / "run"
+    with HubServer() as hub:  # a bad token
+        proc = run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "2", "--push_to_hub",
+                         "--hub_model_id", "alice/x", env={**_hub_env(hub.url), "HF_TOKEN": BAD_TOKEN})
+    assert proc.returncode == 1
+    assert "push to the Hub failed" in proc.stderr and "the model is kept in" in proc.stderr
+    assert HRVGAN.from_pretrained(out / "model").config.preset == "tiny"
+    # An unreachable Hub: same, and the run's checkpoints are intact.
+    proc = run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "3", "--push_to_hub",
+                     "--hub_model_id", "alice/x", env=_hub_env(f"http://127.0.0.1:{free_port()}"))
+    assert proc.returncode == 1 and "push to the Hub failed" in proc.stderr
+    assert steps(out)[-1] == 3 and (out / "model" / "model.safetensors").exists()

@@ -1,0 +1,130 @@
+"""HRVGAN demo: sample videos by class, scrub latent interpolations, frame grids.
+
+    python app.py                      # the default model in weights/, on http://127.0.0.1:7860
+    HRVGAN_MODEL=runs/x/model python app.py
+    HRVGAN_MODEL=weights,user/hrvgan-golf python app.py   # several models: a dropdown
+
+GRADIO_SERVER_NAME / GRADIO_SERVER_PORT choose the address.  Nothing is fetched from the
+internet unless HRVGAN_MODEL names a Hub repo.
+"""
+
+import functools
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from hrvgan import demo  # noqa: E402
+
+MODELS = demo.load_models()
+FIRST = next(iter(MODELS.values()))
+
+# Slider -> show one step of the interpolation; runs in the browser, never calls the server.
+SCRUB_JS = """(step) => {
+  const view = document.querySelector('#interp-view');
+  if (view) view.querySelectorAll('img.interp-step').forEach(
+      (img) => { img.style.display = (Number(img.dataset.step) === step - 1) ? '' : 'none'; });
+  return step;
+}"""
+
+
+def _friendly(fn):
+    """Turn bad input into a message in the UI (gr.Error), never a traceback."""
+    @functools.wraps(fn)  # keeps the parameter names that the API page and gradio_client show
+    def wrapped(*args):
+        try:
+            return fn(*args)
+        except demo.DemoError as e:
+            raise gr.Error(str(e)) from None
+        except ValueError as e:  # the library's own checks (class, seed, ...) say what was wrong
+            raise gr.Error(str(e)) from None
+    return wrapped
+
+
+@_friendly
+def sample(model_name, class_name, seed, num_videos, truncation, fps):
+    return demo.sample(MODELS, model_name, class_name, seed, num_videos, truncation, fps)
+
+
+@_friendly
+def interpolate(model_name, seed_a, seed_b, class_a, class_b, steps, mode, fps):
+    walk, grid, view, n = demo.interpolate(MODELS, model_name, seed_a, seed_b, class_a, class_b, steps, mode, fps)
+    return walk, grid, view, gr.Slider(minimum=1, maximum=n, value=1, step=1, interactive=True)
+
+
+def on_model_change(model_name):
+    loaded = MODELS[model_name]
+    names = loaded.model.class_names
+    conditional = bool(names)
+    class_update = lambda: gr.Dropdown(choices=names, value=names[0] if names else None, visible=conditional)  # noqa: E731
+    return class_update(), class_update(), class_update(), loaded.about
+
+
+def random_seed():
+    import random
+    return random.randint(0, demo.SEED_LIMIT)
+
+
+classes = FIRST.model.class_names
+conditional = bool(classes)
+
+with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app:
+    gr.Markdown("# HRVGAN: spatio-temporal video GAN\nGenerate short videos by class from the "
+                "[HRVGAN](https://arxiv.org/abs/2008.09646) generator, and walk through its latent space.")
+    model_dd = gr.Dropdown(list(MODELS), value=FIRST.name, label="Model", visible=len(MODELS) > 1)
+
+    with gr.Tab("Sample"):
+        with gr.Row():
+            with gr.Column(scale=1):
+                class_dd = gr.Dropdown(classes, value=classes[0] if classes else None, label="Class", visible=conditional)
+                with gr.Row():
+                    seed = gr.Number(0, label="Seed", precision=0, info=f"0 to {demo.SEED_LIMIT}")
+                    dice = gr.Button("🎲 Random seed", size="sm")
+                num_videos = gr.Slider(1, demo.MAX_VIDEOS, value=4, step=1, label="Number of videos (seeds seed, seed+1, ...)")
+                truncation = gr.Slider(0.05, 2.0, value=1.0, step=0.05, label="Truncation (lower = closer to the class average)")
+                fps = gr.Slider(1, 30, value=8, step=1, label="Frames per second")
+                go = gr.Button("Generate", variant="primary")
+            with gr.Column(scale=2):
+                video_out = gr.Video(label="Videos", format="mp4", autoplay=True, loop=True, height=320)
+                grid_out = gr.Image(label="Frame grid (a row per video, as in the paper's Fig. 4)", type="filepath", format="png")
+                files_out = gr.File(label="Downloads (mp4, gif, png)", file_count="multiple")
+        gr.Examples(
+            examples=[[c, s, 4, 1.0, 8] for c, s in zip(classes or [None], (0, 7, 21, 42))],
+            inputs=[class_dd, seed, num_videos, truncation, fps], label="Examples")
+        dice.click(random_seed, None, seed, api_name=False)
+        go.click(sample, [model_dd, class_dd, seed, num_videos, truncation, fps], [video_out, grid_out, files_out],
+                 api_name="sample")
+
+    with gr.Tab("Interpolate"):
+        with gr.Row():
+            with gr.Column(scale=1):
+                with gr.Row():
+                    seed_a = gr.Number(0, label="Seed A", precision=0, info=f"0 to {demo.SEED_LIMIT}")
+                    seed_b = gr.Number(1, label="Seed B", precision=0, info=f"0 to {demo.SEED_LIMIT}")
+                with gr.Row():
+                    class_a = gr.Dropdown(classes, value=classes[0] if classes else None, label="Class A", visible=conditional)
+                    class_b = gr.Dropdown(classes, value=classes[-1] if classes else None, label="Class B", visible=conditional)
+                steps = gr.Slider(2, demo.MAX_STEPS, value=8, step=1, label="Steps")
+                mode = gr.Radio(["slerp", "lerp"], value="slerp", label="Path (slerp follows the latent sphere)")
+                fps_i = gr.Slider(1, 30, value=8, step=1, label="Frames per second")
+                go_i = gr.Button("Interpolate", variant="primary")
+            with gr.Column(scale=2):
+                scrub = gr.Slider(1, 8, value=1, step=1, label="Step along the path (drag: no new generation)")
+                view = gr.HTML('<div id="interp-view"></div>', label="Step")
+                walk_out = gr.Video(label="The whole path as one video", format="mp4", autoplay=True, loop=True, height=320)
+                grid_i = gr.Image(label="Grid: a row per step (as in the paper's Figs. 2-3)", type="filepath", format="png")
+        go_i.click(interpolate, [model_dd, seed_a, seed_b, class_a, class_b, steps, mode, fps_i],
+                   [walk_out, grid_i, view, scrub], api_name="interpolate")
+        scrub.change(None, scrub, scrub, js=SCRUB_JS, api_name=False)
+
+    with gr.Tab("About"):
+        about = gr.Markdown(FIRST.about)
+
+    model_dd.change(on_model_change, model_dd, [class_dd, class_a, class_b, about], api_name=False)
+
+app.queue(default_concurrency_limit=2, max_size=64)
+
+if __name__ == "__main__":
+    app.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+               server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), show_error=False)

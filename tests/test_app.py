@@ -1,0 +1,156 @@
+"""`python app.py` as visitors and API users meet it: gradio_client and a real headless Chromium."""
+
+import concurrent.futures
+import shutil
+import time
+
+import av
+import pytest
+from apprunner import ROOT, AppServer
+from PIL import Image
+
+from hrvgan import HRVGAN, ModelConfig
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+
+
+@pytest.fixture(scope="module")
+def model_dirs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    HRVGAN(ModelConfig.from_preset("tiny", class_names=["bend", "jumping jack", "wave"])).save_pretrained(root / "actions")
+    HRVGAN(ModelConfig.from_preset("tiny")).save_pretrained(root / "golf")
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(model_dirs):
+    with AppServer(str(model_dirs / "actions")) as srv:
+        yield srv
+    # Gradio logs each gr.Error (a message shown to the visitor) with a traceback on the server console;
+    # any other traceback is a crash.
+    assert srv.output.count("Traceback") == srv.output.count("gradio.exceptions.Error:"), srv.output[-3000:]
+
+
+@pytest.fixture
+def client(server):
+    from gradio_client import Client
+    return Client(server.url, verbose=False)
+
+
+def check_mp4(path, frames=None):
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        assert (s.codec_context.name, s.pix_fmt) == ("h264", "yuv420p")
+        if frames:
+            assert s.frames == frames
+
+
+def check_png(path):
+    with Image.open(path) as im:
+        assert im.format == "PNG"
+
+
+def test_sample_api_with_no_arguments(client):
+    video, grid, files = client.predict(api_name="/sample")
+    check_mp4(video["video"] if isinstance(video, dict) else video, frames=8)
+    check_png(grid)
+    assert len(files) == 3
+
+
+def test_sample_api_with_arguments(client):
+    video, grid, _ = client.predict(model_name="actions", class_name="jumping jack", seed=11, num_videos=2,
+                                    truncation=0.7, fps=12, api_name="/sample")
+    check_png(grid)
+
+
+def test_interpolate_api(client):
+    walk, grid, html, slider = client.predict(seed_a=3, seed_b=4, steps=5, api_name="/interpolate")
+    check_mp4(walk["video"] if isinstance(walk, dict) else walk, frames=5 * 8)
+    check_png(grid)
+    assert html.count('class="interp-step"') == 5
+
+
+def test_bad_input_is_a_message_not_a_traceback(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="Seed must be a whole number from 0 to") as e:
+        client.predict(seed=-4, api_name="/sample")
+    assert "Traceback" not in str(e.value)
+
+
+def test_twenty_concurrent_clients(server):
+    from gradio_client import Client
+
+    def one(i):
+        video, grid, _ = Client(server.url, verbose=False).predict(seed=i, num_videos=1, api_name="/sample")
+        check_png(grid)
+        return i
+
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+        done = list(pool.map(one, range(20), timeout=240))
+    assert done == list(range(20))
+
+
+def test_unconditional_and_several_models(model_dirs):
+    from gradio_client import Client
+
+    with AppServer(f"{model_dirs / 'actions'},{model_dirs / 'golf'}") as srv:
+        c = Client(srv.url, verbose=False)
+        video, grid, _ = c.predict(model_name="golf", class_name=None, api_name="/sample")
+        check_png(grid)
+        walk, grid, html, _ = c.predict(model_name="golf", class_a=None, class_b=None, steps=3, api_name="/interpolate")
+        assert html.count('class="interp-step"') == 3
+
+
+def test_default_weights_serve(tmp_path):
+    if not (ROOT / "weights" / "model.safetensors").exists():
+        pytest.fail("weights/ has no model.safetensors: the default model must ship with the repo")
+    from gradio_client import Client
+
+    with AppServer(None, env={"HRVGAN_MODEL": ""}) as srv:
+        _, grid, _ = Client(srv.url, verbose=False).predict(api_name="/sample")
+        check_png(grid)
+
+
+def test_missing_model_folder_fails_at_start_with_a_message(tmp_path):
+    with pytest.raises(RuntimeError, match="no such model folder"):
+        with AppServer(str(tmp_path / "nope")):
+            pass
+
+
+@pytest.mark.browser
+def test_browser_generate_and_scrub(server):
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server.url)
+        page.get_by_role("button", name="Generate").click()
+        page.wait_for_selector("video[src]", timeout=60000)
+        assert page.locator("img[src*='grid.png']").count() >= 1
+
+        page.get_by_role("tab", name="Interpolate").click()
+        page.get_by_role("button", name="Interpolate", exact=True).click()
+        page.wait_for_function("document.querySelectorAll('#interp-view img.interp-step').length === 8", timeout=60000)
+        visible = "() => [...document.querySelectorAll('#interp-view img.interp-step')].findIndex(i => i.style.display !== 'none')"
+        assert page.evaluate(visible) == 0
+        slider = page.get_by_label("Step along the path (drag: no new generation)").and_(page.locator("input[type=range]"))
+        requests = []
+        page.on("request", lambda r: requests.append(r.url) if "/queue/join" in r.url else None)
+        slider.focus()
+        for _ in range(3):
+            slider.press("ArrowRight")
+        page.wait_for_function(f"({visible})() === 3", timeout=5000)
+        src_now = page.evaluate("() => [...document.querySelectorAll('#interp-view img')].find(i => i.style.display !== 'none').src")
+        first = page.evaluate("() => document.querySelector('#interp-view img').src")
+        assert src_now != first                       # the view changed
+        assert requests == []                         # and no new generation was asked of the server
+        assert errors == []
+        browser.close()
