@@ -4,6 +4,7 @@ Examples:
   python -m hrvgan sample --model weights --class jack --seed 0 --out jack.mp4
   python -m hrvgan sample --model weights --class wave1 --seed 0 1 2 3 --grid wave1.png --gif wave1.gif
   python -m hrvgan evaluate --model weights --data ../shared/data/weizmann-actions --json metrics.json
+  python -m hrvgan train-classifier --data ../shared/data/weizmann-actions --out weights/classifier
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ def _evaluate(args) -> int:
     return evaluate_cli(args)
 
 
+def _train_classifier(args) -> int:
+    from .metrics.evaluate import train_classifier_cli
+    return train_classifier_cli(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m hrvgan", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -84,8 +90,23 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0, help="first seed of the generated videos")
     e.add_argument("--json", default=None, help="write the metrics as JSON here")
     e.add_argument("--markdown", default=None, help="write the metrics table as markdown here")
+    e.add_argument("--i3d", default=None, help="also FVD: path or URL of the I3D TorchScript model (i3d_torchscript.pt)")
     e.add_argument("--device", default=None, help="torch device (default: cpu)")
     e.set_defaults(func=_evaluate)
+
+    c = sub.add_parser("train-classifier", help="train the small video classifier that evaluate uses",
+                       description="Train the evaluation classifier on a dataset's train split and report its "
+                                   "accuracy on the held-out split.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    c.add_argument("--data", required=True, help="dataset folder")
+    c.add_argument("--data_format", default="auto", help="auto|strips|vgan|ucf101|folder")
+    c.add_argument("--out", default="weights/classifier", help="folder for model.safetensors + config.json")
+    c.add_argument("--frames", type=int, default=16, help="clip length (the model's frames)")
+    c.add_argument("--resolution", type=int, default=64, help="clip size (the model's resolution)")
+    c.add_argument("--steps", type=int, default=1500, help="optimisation steps")
+    c.add_argument("--batch_size", type=int, default=16, help="clips per step")
+    c.add_argument("--seed", type=int, default=0, help="random seed")
+    c.set_defaults(func=_train_classifier)
     return parser
 
 

@@ -1,0 +1,50 @@
+"""The scores themselves, as pure functions of features / class probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+
+
+def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance of (N, D) features."""
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim != 2 or len(features) < 2:
+        raise ValueError(f"need (N >= 2, D) features, got shape {features.shape}.")
+    return features.mean(axis=0), np.cov(features, rowvar=False)
+
+
+def frechet_distance(a, b) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (or given as (mu, sigma) pairs).
+
+    d^2 = |mu_a - mu_b|^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2))   (FID / FVD)
+    """
+    mu1, s1 = a if isinstance(a, tuple) else gaussian_stats(a)
+    mu2, s2 = b if isinstance(b, tuple) else gaussian_stats(b)
+    covmean, _ = scipy.linalg.sqrtm(np.atleast_2d(s1) @ np.atleast_2d(s2), disp=False)
+    if not np.isfinite(covmean).all():  # singular product: nudge both diagonals
+        eps = np.eye(len(mu1)) * 1e-6
+        covmean = scipy.linalg.sqrtm((s1 + eps) @ (s2 + eps))
+    covmean = covmean.real
+    d = float(np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+    return max(d, 0.0)
+
+
+def inception_score(probs, splits: int = 10) -> tuple[float, float]:
+    """exp(E_x KL(p(y|x) || p(y))), mean and std over `splits` equal parts (Salimans et al.)."""
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.ndim != 2:
+        raise ValueError(f"need (N, K) class probabilities, got shape {probs.shape}.")
+    splits = max(1, min(splits, len(probs)))
+    scores = []
+    for part in np.array_split(probs, splits):
+        marginal = part.mean(axis=0, keepdims=True)
+        kl = np.where(part > 0, part * (np.log(np.clip(part, 1e-30, None)) - np.log(np.clip(marginal, 1e-30, None))), 0.0)
+        scores.append(float(np.exp(kl.sum(axis=1).mean())))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def motion(videos: np.ndarray) -> float:
+    """Mean absolute change between consecutive frames of uint8 (N, T, H, W, 3) videos, in [0, 255]."""
+    videos = np.asarray(videos)
+    return float(np.abs(np.diff(videos.astype(np.int16), axis=1)).mean())

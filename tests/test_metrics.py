@@ -1,0 +1,110 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from hrvgan import HRVGAN, ModelConfig
+from hrvgan.metrics import frechet_distance, inception_score, motion
+from hrvgan.metrics.classifier import ClassifierConfig, VideoClassifier, classify, train_classifier
+from hrvgan.metrics.external import c3d_inception_score, fvd, i3d_features, load_torchscript
+
+
+def test_frechet_distance_closed_forms():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(500, 4))
+    assert frechet_distance(a, a) == pytest.approx(0, abs=1e-6)                      # equal Gaussians: 0
+    mu, cov = np.zeros(3), np.eye(3)
+    assert frechet_distance((mu, cov), (mu + 2, cov)) == pytest.approx(3 * 4)        # |mu1 - mu2|^2
+    # Different scales: Tr(S1 + S2 - 2 sqrt(S1 S2)) = 3 * (1 + 4 - 2 * 2) = 3.
+    assert frechet_distance((mu, cov), (mu, 4 * cov)) == pytest.approx(3.0)
+
+
+def test_inception_score_closed_forms():
+    k = 5
+    one_hot_balanced = np.eye(k)[np.arange(100) % k]
+    assert inception_score(one_hot_balanced, splits=1)[0] == pytest.approx(k)
+    assert inception_score(np.full((100, k), 1 / k), splits=1)[0] == pytest.approx(1.0)
+    assert inception_score(np.eye(k)[np.zeros(100, int)], splits=1)[0] == pytest.approx(1.0)  # one class only
+    mean, std = inception_score(one_hot_balanced, splits=10)
+    assert mean == pytest.approx(k) and std == pytest.approx(0, abs=1e-9)
+
+
+def test_motion():
+    still = np.zeros((2, 4, 8, 8, 3), np.uint8)
+    assert motion(still) == 0
+    moving = still.copy()
+    moving[:, 1::2] = 10
+    assert motion(moving) == pytest.approx(10)
+
+
+class TinyI3D(torch.nn.Module):
+    """The I3D TorchScript interface: (x, rescale, resize, return_features) -> features."""
+
+    def forward(self, x: torch.Tensor, rescale: bool = False, resize: bool = True, return_features: bool = True):
+        if resize:
+            x = torch.nn.functional.interpolate(x, size=(16, 24, 24), mode="trilinear", align_corners=False)
+        return torch.stack([x.mean(dim=(1, 2, 3, 4)), x.std(dim=(1, 2, 3, 4)), x[:, 0].mean(dim=(1, 2, 3))], dim=1)
+
+
+class TinyC3D(torch.nn.Module):
+    def forward(self, x: torch.Tensor):
+        assert x.shape[2:] == (16, 112, 112)
+        return torch.stack([x.mean(dim=(1, 2, 3, 4)) / 50, -x.mean(dim=(1, 2, 3, 4)) / 50, torch.zeros(x.shape[0])], dim=1)
+
+
+def test_torchscript_loaders_and_fvd(tmp_path):
+    torch.jit.script(TinyI3D()).save(str(tmp_path / "i3d_torchscript.pt"))
+    torch.jit.script(TinyC3D()).save(str(tmp_path / "c3d.pt"))
+    i3d = load_torchscript(str(tmp_path / "i3d_torchscript.pt"))
+    rng = np.random.default_rng(0)
+    dark = rng.integers(0, 100, (20, 16, 32, 32, 3), dtype=np.uint8)
+    dark2 = rng.integers(0, 100, (20, 16, 32, 32, 3), dtype=np.uint8)
+    bright = rng.integers(150, 255, (20, 16, 32, 32, 3), dtype=np.uint8)
+    assert i3d_features(i3d, dark).shape == (20, 3)
+    assert fvd(i3d, dark, dark2) < fvd(i3d, dark, bright)
+    c3d = load_torchscript(str(tmp_path / "c3d.pt"))
+    mixed = np.concatenate([dark, bright])
+    assert c3d_inception_score(c3d, mixed, splits=1)[0] > c3d_inception_score(c3d, bright, splits=1)[0]
+    with pytest.raises(ValueError, match="need 16 frames"):
+        i3d_features(i3d, dark[:, :8])
+    with pytest.raises(FileNotFoundError):
+        load_torchscript(str(tmp_path / "missing.pt"))
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    with pytest.raises(ValueError, match="not a TorchScript archive"):
+        load_torchscript(str(tmp_path / "junk.pt"))
+
+
+def test_classifier_save_load_and_learns_motion(tmp_path, weizmann):
+    from hrvgan.data import VideoDataset
+
+    ds = VideoDataset(weizmann, frames=8, resolution=32, split="train", cache_dir=tmp_path / "c", progress=False)
+    model = train_classifier(ds, steps=60, batch_size=8, progress=False)
+    model.save(tmp_path / "clf")
+    loaded = VideoClassifier.load(tmp_path / "clf")
+    clips = np.stack([ds.clip(i, start=0) for i in range(0, 56, 7)])
+    p1, f1 = classify(model, clips)
+    p2, f2 = classify(loaded, clips)
+    assert np.allclose(p1, p2) and f1.shape == (8, 64)
+    train_acc = (p1.argmax(1) == np.asarray(ds.labels)[::7]).mean()
+    assert train_acc >= 0.5  # far above the 25% of chance after 60 steps
+    with pytest.raises(ValueError, match="the classifier takes"):
+        model(torch.zeros(1, 3, 16, 32, 32))
+
+
+def test_evaluate_cli_writes_every_key(tmp_path, weizmann):
+    from hrvgan.cli import main
+
+    model_dir = tmp_path / "model"
+    HRVGAN(ModelConfig.from_preset("tiny", class_names=["bend", "jack", "wave1", "wave2"])).save_pretrained(model_dir)
+    VideoClassifier(ClassifierConfig(class_names=["bend", "jack", "wave1", "wave2"], frames=8, resolution=32)).save(model_dir / "classifier")
+    out = tmp_path / "m.json"
+    assert main(["evaluate", "--model", str(model_dir), "--data", str(weizmann), "--num_samples", "16",
+                 "--json", str(out), "--markdown", str(tmp_path / "m.md")]) == 0
+    results = json.loads(out.read_text())
+    for key in ("class_accuracy_real", "class_accuracy_generated", "inception_score", "fd_generated_vs_test",
+                "fd_train_vs_test", "fd_untrained_vs_test", "motion_ratio"):
+        assert key in results and results[key] is not None, key
+    assert 1 <= results["inception_score"] <= 4
+    assert results["num_real_test_clips"] == 16 * 8
+    assert "| Fréchet distance, real train vs real test |" in (tmp_path / "m.md").read_text()
