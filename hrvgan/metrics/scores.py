@@ -21,7 +21,7 @@ def frechet_distance(a, b) -> float:
     """
     mu1, s1 = a if isinstance(a, tuple) else gaussian_stats(a)
     mu2, s2 = b if isinstance(b, tuple) else gaussian_stats(b)
-    covmean, _ = scipy.linalg.sqrtm(np.atleast_2d(s1) @ np.atleast_2d(s2), disp=False)
+    covmean = scipy.linalg.sqrtm(np.atleast_2d(s1) @ np.atleast_2d(s2))
     if not np.isfinite(covmean).all():  # singular product: nudge both diagonals
         eps = np.eye(len(mu1)) * 1e-6
         covmean = scipy.linalg.sqrtm((s1 + eps) @ (s2 + eps))

@@ -1,0 +1,83 @@
+"""Generator forward speed at the 64 preset on CPU, against a bare Conv3d measured in the same run.
+
+    python bench/bench_generator.py [--threads 2] [--repeats 5]
+
+Prints, per width: the time for one video and for a batch of 8, the achieved GFLOP/s (conv and
+linear FLOPs counted from the layer shapes), and the GFLOP/s of one bare Conv3d shaped like the
+generator's most expensive layer; the ratio of the two is the figure we track.
+"""
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from hrvgan import Generator, ModelConfig
+
+
+def count_flops(model: torch.nn.Module, *inputs) -> tuple[float, tuple]:
+    """2 * multiply-adds of every Conv3d / ConvTranspose3d / Linear, and the costliest conv's shapes."""
+    total, biggest = 0.0, (0.0, None)
+
+    def hook(module, args, out):
+        nonlocal total, biggest
+        if isinstance(module, (torch.nn.Conv3d, torch.nn.ConvTranspose3d)):
+            k = module.kernel_size[0] * module.kernel_size[1] * module.kernel_size[2]
+            # Conv3d: every output element; ConvTranspose3d: every input element scatters a kernel.
+            elems = out[0].numel() if isinstance(module, torch.nn.Conv3d) else args[0][0].numel()
+            other = module.in_channels if isinstance(module, torch.nn.Conv3d) else module.out_channels
+            flops = 2.0 * elems * other * k * out.shape[0]
+            if isinstance(module, torch.nn.Conv3d) and flops > biggest[0]:
+                biggest = (flops, (module.in_channels, module.out_channels, tuple(args[0].shape[2:])))
+            total += flops
+        elif isinstance(module, torch.nn.Linear):
+            total += 2.0 * module.in_features * module.out_features * out.shape[0]
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()]
+    with torch.inference_mode():
+        model(*inputs)
+    for h in handles:
+        h.remove()
+    return total, biggest[1]
+
+
+def timed(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--widths", type=float, nargs="+", default=[1.0, 0.25])
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {args.threads} threads, median of {args.repeats}")
+    print("| width | batch | ms / call | ms / video | GFLOP / video | G GFLOP/s | bare Conv3d GFLOP/s | ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    for width in args.widths:
+        config = ModelConfig.from_preset("64", num_classes=4, width=width)
+        g = Generator(config).eval()
+        for batch in (1, 8):
+            z, y = torch.randn(batch, config.latent_dim), torch.zeros(batch, dtype=torch.long)
+            flops, (cin, cout, thw) = count_flops(g, z, y)
+            with torch.inference_mode():
+                t_g = timed(lambda: g(z, y), args.repeats)
+                conv = torch.nn.Conv3d(cin, cout, 3, padding=1)
+                x = torch.randn(batch, cin, *thw)
+                t_c = timed(lambda: conv(x), args.repeats)
+            conv_flops = 2.0 * batch * cout * thw[0] * thw[1] * thw[2] * cin * 27
+            g_rate, c_rate = flops / t_g / 1e9, conv_flops / t_c / 1e9
+            print(f"| {width:g} | {batch} | {t_g * 1e3:.1f} | {t_g * 1e3 / batch:.1f} | {flops / batch / 1e9:.2f} | "
+                  f"{g_rate:.1f} | {c_rate:.1f} (Conv3d {cin}->{cout} at {thw}) | {g_rate / c_rate:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
