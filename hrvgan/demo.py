@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 from .pipeline import HRVGAN, MAX_SEED
@@ -55,7 +54,6 @@ def load_models(spec: str | None = None, default: str = "weights") -> dict[str, 
         if name in models:
             name = ref
         models[name] = LoadedModel(name, model)
-    torch.set_grad_enabled(False)
     return models
 
 
