@@ -39,7 +39,7 @@ from . import losses
 from .config import ModelConfig
 from .data import VideoDataset, seed_worker
 from .pipeline import HRVGAN, to_uint8
-from .video import write_gif, write_grid_png
+from .video import frame_grid, write_gif, write_grid_png
 
 logger = logging.getLogger("hrvgan.training")
 
@@ -403,10 +403,10 @@ class Trainer:
         videos = self.pipeline.sample(classes=classes, seeds=seeds)
         folder = self.out / "samples"
         write_grid_png(videos, folder / f"step-{self.step:08d}.png")
-        write_gif(videos[0], folder / f"step-{self.step:08d}.gif")
+        write_gif(np.concatenate(list(videos), axis=2), folder / f"step-{self.step:08d}.gif")
         tracker = self.accelerator.get_tracker("tensorboard", unwrap=True)
-        if tracker is not None and hasattr(tracker, "add_video"):
-            tracker.add_video("Samples/ema", torch.from_numpy(videos).permute(0, 1, 4, 2, 3), self.step, fps=8)
+        if tracker is not None and hasattr(tracker, "add_image"):  # the grid: a row per sample, a column per frame
+            tracker.add_image("Samples/ema", frame_grid(videos, max_frames=8), self.step, dataformats="HWC")
 
     def export(self, folder: Path | None = None, metrics: dict | None = None) -> Path:
         """Write the EMA generator as a save_pretrained folder (model/) with a model card and sample GIF."""

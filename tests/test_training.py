@@ -40,7 +40,13 @@ def test_train_writes_the_run_folder_and_a_loadable_model(tmp_path, weizmann):
     assert sorted(p.name for p in ckpt.iterdir()) == sorted(
         ["config.yaml", "discriminator.safetensors", "ema.safetensors", "generator.safetensors",
          "optimizers.pt", "rng_0.pt", "clips_rng_0.json", "state.json"])
-    assert (out / "samples" / "step-00000003.png").exists() and any((out / "logs").rglob("events.out.tfevents*"))
+    assert (out / "samples" / "step-00000003.png").exists() and (out / "samples" / "step-00000003.gif").exists()
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(out / "logs" / "hrvgan"))
+    events.Reload()
+    assert {"Loss/D/adv", "Loss/D/gp", "Loss/G/adv", "Perf/videos_per_s"} <= set(events.Tags()["scalars"])
+    assert events.Tags()["images"] == ["Samples/ema"]
     model = HRVGAN.from_pretrained(out / "model")
     assert model.class_names == ["bend", "jack", "wave1", "wave2"] and model.config.preset == "tiny"
     assert model.sample(classes="jack", seeds=0).shape == (1, 8, 32, 32, 3)
