@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", default=None, help="write the metrics as JSON here")
     e.add_argument("--markdown", default=None, help="write the metrics table as markdown here")
     e.add_argument("--i3d", default=None, help="also FVD: path or URL of the I3D TorchScript model (i3d_torchscript.pt)")
+    e.add_argument("--c3d", default=None, help="also the UCF101 Inception Score (10 splits): path or URL of a C3D "
+                                              "TorchScript model fine-tuned on UCF101")
     e.add_argument("--device", default=None, help="torch device (default: cpu)")
     e.set_defaults(func=_evaluate)
 

@@ -99,6 +99,15 @@ def test_evaluate_cli_writes_every_key(tmp_path, weizmann):
     HRVGAN(ModelConfig.from_preset("tiny", class_names=["bend", "jack", "wave1", "wave2"])).save_pretrained(model_dir)
     VideoClassifier(ClassifierConfig(class_names=["bend", "jack", "wave1", "wave2"], frames=8, resolution=32)).save(model_dir / "classifier")
     out = tmp_path / "m.json"
+    torch.jit.script(TinyI3D()).save(str(tmp_path / "i3d.pt"))
+    torch.jit.script(TinyC3D()).save(str(tmp_path / "c3d.pt"))
+    model16 = tmp_path / "model16"  # FVD and the C3D score need 16 frames: the 64 preset, narrow
+    HRVGAN(ModelConfig.from_preset("64", class_names=["bend", "jack", "wave1", "wave2"], width=0.0625)).save_pretrained(model16)
+    VideoClassifier(ClassifierConfig(class_names=["bend", "jack", "wave1", "wave2"])).save(model16 / "classifier")
+    assert main(["evaluate", "--model", str(model16), "--data", str(weizmann), "--num_samples", "8",
+                 "--i3d", str(tmp_path / "i3d.pt"), "--c3d", str(tmp_path / "c3d.pt"), "--json", str(out)]) == 0
+    extra = json.loads(out.read_text())
+    assert extra["fvd_generated_vs_test"] > 0 and 1 <= extra["inception_score_c3d"] <= 3
     assert main(["evaluate", "--model", str(model_dir), "--data", str(weizmann), "--num_samples", "16",
                  "--json", str(out), "--markdown", str(tmp_path / "m.md")]) == 0
     results = json.loads(out.read_text())

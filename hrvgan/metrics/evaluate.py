@@ -35,7 +35,7 @@ def real_clips(dataset: VideoDataset, per_video: int) -> tuple[np.ndarray, np.nd
 
 
 def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str = "auto", num_samples: int = 256,
-             seed: int = 0, clips_per_video: int = 8, cache_dir=None, i3d=None) -> dict:
+             seed: int = 0, clips_per_video: int = 8, cache_dir=None, i3d=None, c3d=None) -> dict:
     mc = model.config
     common = dict(frames=mc.frames, resolution=mc.resolution, data_format=data_format, cache_dir=cache_dir, progress=False)
     test = VideoDataset(data, split="test", **common)
@@ -80,6 +80,9 @@ def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str 
     if i3d is not None:
         from .external import fvd
         results["fvd_generated_vs_test"] = fvd(i3d, test_videos, generated)
+    if c3d is not None:
+        from .external import c3d_inception_score
+        results["inception_score_c3d"], results["inception_score_c3d_std"] = c3d_inception_score(c3d, generated, splits=10)
     return results
 
 
@@ -94,13 +97,14 @@ def markdown_table(results: dict) -> str:
         ("Fréchet distance, untrained G vs real test", "fd_untrained_vs_test", "{:.2f}"),
         ("Motion (mean frame-to-frame change), generated / real", "motion_ratio", "{:.2f}"),
         ("FVD (I3D), generated vs real test", "fvd_generated_vs_test", "{:.1f}"),
+        ("Inception Score (C3D, UCF101 protocol), generated", "inception_score_c3d", "{:.2f}"),
     ]
     lines = ["| metric | value |", "|---|---|"]
     for label, key, fmt in rows:
         if results.get(key) is not None:
             value = fmt.format(results[key])
-            if key == "inception_score":
-                value += f" ± {results['inception_score_std']:.2f}"
+            if key in ("inception_score", "inception_score_c3d"):
+                value += f" ± {results[key + '_std']:.2f}"
             lines.append(f"| {label} | {value} |")
     return "\n".join(lines)
 
@@ -109,12 +113,11 @@ def evaluate_cli(args) -> int:
     model = HRVGAN.from_pretrained(args.model, device=args.device)
     classifier_dir = Path(args.classifier) if args.classifier else Path(args.model) / "classifier"
     classifier = VideoClassifier.load(classifier_dir)
-    i3d = None
-    if getattr(args, "i3d", None):
-        from .external import load_torchscript
-        i3d = load_torchscript(args.i3d)
+    from .external import load_torchscript
+    i3d = load_torchscript(args.i3d) if args.i3d else None
+    c3d = load_torchscript(args.c3d) if args.c3d else None
     results = evaluate(model, args.data, classifier, data_format=args.data_format, num_samples=args.num_samples,
-                       seed=args.seed, i3d=i3d)
+                       seed=args.seed, i3d=i3d, c3d=c3d)
     table = markdown_table(results)
     print(table)
     if args.json:
