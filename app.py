@@ -17,7 +17,10 @@ import gradio as gr  # noqa: E402
 
 from hrvgan import demo  # noqa: E402
 
-MODELS = demo.load_models()
+try:
+    MODELS = demo.load_models()
+except (FileNotFoundError, NotADirectoryError, ValueError, ConnectionError) as e:
+    raise SystemExit(f"error: could not load the model: {e}\nSet HRVGAN_MODEL to a model folder or Hub repo id.") from None
 FIRST = next(iter(MODELS.values()))
 
 # Slider -> show one step of the interpolation; runs in the browser, never calls the server.
