@@ -42,10 +42,8 @@ def main():
         for i in range(warmup + args.steps):
             if i == warmup:
                 trainer.data_time, t0 = 0.0, time.perf_counter()
-            real, labels = next(data)
-            trainer.d_step(real, trainer.labels_for(labels))
-            real, labels = next(data)
-            trainer.g_step(real, trainer.labels_for(labels))
+            trainer.d_step(data)
+            trainer.g_step(data)
             trainer.update_ema()
         elapsed = time.perf_counter() - t0
     videos = args.steps * cfg.batch_size * (cfg.n_critic + 1)

@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 from . import losses
 from .config import ModelConfig
 from .data import VideoDataset, seed_worker
+from .networks import Discriminator
 from .pipeline import HRVGAN, to_uint8
 from .video import frame_grid, write_gif, write_grid_png
 
@@ -79,7 +80,7 @@ class TrainConfig:
     mse_weight: float = 0.0                 # beta of eq. 15 (pixel loss against the real batch of the same classes)
     ema_decay: float = 0.999                # EMA of G's weights (used for samples and export)
     mixed_precision: str = ""               # no | bf16 | fp16; "" = what `accelerate launch` / its config says
-    gradient_accumulation_steps: int = 1    # Accelerate's accumulation (ACCELERATE_GRADIENT_ACCUMULATION_STEPS wins if set)
+    gradient_accumulation_steps: int = 1    # micro-batches summed into each D and G update (Accelerate scales the losses)
     seed: int = 0
     # run folder, logging, checkpoints
     output_dir: str = "runs/hrvgan"
@@ -183,7 +184,6 @@ class Trainer:
         set_seed(cfg.seed)  # the same initial weights on every rank
         self.pipeline = HRVGAN(mc)                 # holds the EMA generator: what gets exported
         self.G = copy.deepcopy(self.pipeline.generator).train().requires_grad_(True)
-        from .networks import Discriminator
         self.D = Discriminator(mc).train()
         self.ema = self.pipeline.generator.requires_grad_(False)
         for m in (self.G, self.D, self.ema):
@@ -248,9 +248,12 @@ class Trainer:
             be.copy_(b)
 
     # -- Algorithm 1 ----------------------------------------------------------------------------------
-    def d_step(self, real, labels) -> dict:
+    def d_step(self, data) -> dict:
+        """One D update from gradient_accumulation_steps micro-batches (Accelerate scales each loss)."""
         cfg, acc = self.cfg, self.accelerator
-        with acc.accumulate(self.D):
+        for _ in range(acc.gradient_accumulation_steps):
+            real, labels = next(data)
+            labels = self.labels_for(labels)
             with torch.no_grad(), acc.autocast():
                 fake = self.G(self.new_z(real.shape[0]), labels)
             with acc.autocast():
@@ -261,25 +264,25 @@ class Trainer:
                     drift = losses.drift_penalty(real_scores.float())                                # Loss/D/drift
                     loss = loss + cfg.drift_weight * drift
                     logs["Loss/D/drift"] = drift.detach()
-            if cfg.loss == "wgan-gp" and cfg.gp_weight > 0 and self.d_steps % cfg.gp_every == 0:
-                with acc.autocast():
+                if cfg.loss == "wgan-gp" and cfg.gp_weight > 0 and self.d_steps % cfg.gp_every == 0:
                     gp = losses.gradient_penalty(self.D, real, fake, labels).float()                  # Loss/D/gp
-                loss = loss + cfg.gp_weight * cfg.gp_every * gp
-                logs["Loss/D/gp"] = gp.detach()
+                    loss = loss + cfg.gp_weight * cfg.gp_every * gp
+                    logs["Loss/D/gp"] = gp.detach()
             acc.backward(loss)
-            if acc.sync_gradients:
-                self.all_reduce_grads(self.D)
-            self.opt_d.step()
-            self.opt_d.zero_grad(set_to_none=True)
+        self.all_reduce_grads(self.D)
+        self.opt_d.step()
+        self.opt_d.zero_grad(set_to_none=True)
         self.d_steps += 1
         logs["Loss/D/total"] = loss.detach()
         logs["Scores/real"], logs["Scores/fake"] = real_scores.detach().float().mean(), fake_scores.detach().float().mean()
         return logs
 
-    def g_step(self, real, labels) -> dict:
+    def g_step(self, data) -> dict:
         cfg, acc = self.cfg, self.accelerator
         self.D.requires_grad_(False)
-        with acc.accumulate(self.G):
+        for _ in range(acc.gradient_accumulation_steps):
+            real, labels = next(data)
+            labels = self.labels_for(labels)
             with acc.autocast():
                 fake = self.G(self.new_z(real.shape[0]), labels)
                 adv = losses.G_LOSSES[cfg.loss](self.D(fake, labels).float())                        # Loss/G/adv
@@ -291,10 +294,9 @@ class Trainer:
                 else:
                     loss = cfg.adv_weight * adv
             acc.backward(loss)
-            if acc.sync_gradients:
-                self.all_reduce_grads(self.G)
-            self.opt_g.step()
-            self.opt_g.zero_grad(set_to_none=True)
+        self.all_reduce_grads(self.G)
+        self.opt_g.step()
+        self.opt_g.zero_grad(set_to_none=True)
         self.D.requires_grad_(True)
         return logs
 
@@ -471,10 +473,8 @@ class Trainer:
             while self.step < cfg.max_steps:
                 logs = {}
                 for _ in range(cfg.n_critic):
-                    real, labels = next(data)
-                    logs.update(self.d_step(real, self.labels_for(labels)))
-                real, labels = next(data)
-                logs.update(self.g_step(real, self.labels_for(labels)))
+                    logs.update(self.d_step(data))
+                logs.update(self.g_step(data))
                 self.update_ema()
                 self.step += 1
                 values = {k: float(v) for k, v in logs.items()}
@@ -485,7 +485,8 @@ class Trainer:
                         f"checkpoint is {last_good or resolve_resume('latest', self.out) or 'none'}: lower the "
                         "learning rates or use mixed_precision=no, and resume from it.")
                 elapsed = time.perf_counter() - t_start
-                vps = (self.step - step_start) * cfg.batch_size * (cfg.n_critic + 1) * acc.num_processes / max(elapsed, 1e-9)
+                vps = ((self.step - step_start) * cfg.batch_size * (cfg.n_critic + 1) * acc.gradient_accumulation_steps
+                       * acc.num_processes / max(elapsed, 1e-9))
                 if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
                     acc.log({**values, "Perf/videos_per_s": vps,
                              "Perf/data_share": self.data_time / max(elapsed, 1e-9)}, step=self.step)

@@ -203,3 +203,26 @@ def test_failed_push_is_reported_and_the_model_kept(tmp_path, weizmann):
                      "--hub_model_id", "alice/x", env=_hub_env(f"http://127.0.0.1:{free_port()}"))
     assert proc.returncode == 1 and "push to the Hub failed" in proc.stderr
     assert steps(out)[-1] == 3 and (out / "model" / "model.safetensors").exists()
+
+
+def test_gradient_accumulation_updates_both_networks(tmp_path, weizmann):
+    import torch
+
+    from hrvgan.training import Trainer
+
+    cfg = TrainConfig.from_yaml(ROOT / "configs/tiny.yaml", data=str(weizmann), output_dir=str(tmp_path / "run"),
+                                cache_dir=str(tmp_path / "cache"), gradient_accumulation_steps=2, resume="none")
+    trainer = Trainer(cfg)
+    assert trainer.accelerator.gradient_accumulation_steps == 2
+    # Label embeddings only move for the classes a batch holds: leave them out.
+    params = lambda m: [p for n, p in m.named_parameters() if "embed" not in n]  # noqa: E731
+    before = {n: [p.detach().clone() for p in params(m)] for n, m in (("G", trainer.G), ("D", trainer.D))}
+    seen = []
+    data = trainer.batches()
+    counted = (seen.append(1) or b for b in data)
+    trainer.d_step(counted)
+    trainer.g_step(counted)
+    assert len(seen) == 4                                  # two micro-batches for each update
+    for name, module in (("G", trainer.G), ("D", trainer.D)):
+        changed = [not torch.equal(a, b) for a, b in zip(before[name], params(module))]
+        assert all(changed), f"{name}: {changed.count(False)} tensors did not move"
