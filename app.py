@@ -10,6 +10,7 @@ internet unless HRVGAN_MODEL names a Hub repo.
 
 import functools
 import os
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -70,6 +71,10 @@ def random_seed():
 
 
 classes = FIRST.model.class_names
+# The shipped examples/ show the default model: only offered when that is the model served.
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+EXAMPLE_GIFS = ([(str(EXAMPLES / f"{demo.slug(c)}.gif"), c) for c in classes if (EXAMPLES / f"{demo.slug(c)}.gif").exists()]
+                if not os.environ.get("HRVGAN_MODEL") else [])
 conditional = bool(classes)
 
 with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app:
@@ -123,6 +128,9 @@ with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app
 
     with gr.Tab("About"):
         about = gr.Markdown(FIRST.about)
+        if EXAMPLE_GIFS:
+            gr.Gallery(EXAMPLE_GIFS, label="Samples of the default model, seeds 0-3 per class "
+                       "(examples/, made by examples/make_examples.py)", columns=2, object_fit="contain", height=420)
 
     model_dd.change(on_model_change, model_dd, [class_dd, class_a, class_b, about], api_name=False)
 
@@ -130,4 +138,5 @@ app.queue(default_concurrency_limit=2, max_size=64)
 
 if __name__ == "__main__":
     app.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-               server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), show_error=False)
+               server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), show_error=False,
+               allowed_paths=[str(EXAMPLES)])

@@ -8,19 +8,15 @@ and its GIF.
 """
 
 import argparse
-import re
 from pathlib import Path
 
 import numpy as np
 
 from hrvgan import HRVGAN
+from hrvgan.demo import slug
 from hrvgan.video import write_gif, write_grid_png
 
 HERE = Path(__file__).resolve().parent
-
-
-def slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
 def main():
@@ -33,13 +29,13 @@ def main():
     for name in model.class_names or [None]:
         videos = model.sample(classes=name, seeds=args.seeds)
         stem = slug(name) if name else "samples"
-        write_gif(np.concatenate(list(videos), axis=2), out / f"{stem}.gif", fps=8, scale=2)
-        write_grid_png(videos, out / f"grid-{stem}.png")
+        write_gif(np.concatenate(list(videos), axis=2), out / f"{stem}.gif", fps=8)
+        write_grid_png(videos, out / f"grid-{stem}.png", max_frames=8)  # rows of 8 frames, as Fig. 4
         print(out / f"{stem}.gif", out / f"grid-{stem}.png")
     names = model.class_names
     path = model.interpolate(0, 1, steps=8, class_a=names[0] if names else None,
                              class_b=names[1] if len(names) > 1 else None, mode="slerp")
-    write_grid_png(path, out / "interpolation.png")
+    write_grid_png(path, out / "interpolation.png", max_frames=8)
     write_gif(np.concatenate(list(path), axis=2), out / "interpolation.gif", fps=8)
     print(out / "interpolation.png")
 

@@ -8,6 +8,14 @@ from huggingface_hub import ModelCard
 from .config import ModelConfig
 
 
+def known_metric_keys() -> set[str]:
+    from .metrics.evaluate import TABLE_ROWS
+
+    return {key for _, key, _ in TABLE_ROWS} | {"inception_score_std", "inception_score_c3d_std", "motion_real",
+                                               "motion_generated", "num_generated", "num_real_test_clips",
+                                               "num_real_train_clips"}
+
+
 def model_card(config: ModelConfig, *, training_data: str | None = None, training_command: str | None = None,
                steps: int | None = None, metrics: dict | None = None, sample_gif: str | None = None,
                notes: str | None = None, **_unused) -> ModelCard:
@@ -36,8 +44,14 @@ def model_card(config: ModelConfig, *, training_data: str | None = None, trainin
         lines += ["Trained with:", "", "```bash", training_command, "```", ""]
     lines += ["## Metrics", ""]
     if metrics:
-        lines += ["| metric | value |", "|---|---|"]
-        lines += [f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in metrics.items()]
+        from .metrics.evaluate import markdown_table  # the readable table for `hrvgan evaluate` results
+
+        known = markdown_table(metrics)
+        other = {k: v for k, v in metrics.items() if k not in known_metric_keys()}
+        lines += [known] if known.count("\n") > 1 else []
+        if other:
+            lines += ["", "| metric | value |", "|---|---|"]
+            lines += [f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in other.items()]
     else:
         lines += ["Not measured yet (`python -m hrvgan evaluate` measures them)."]
     first = repr(config.class_names[0]) if config.class_names else "None"

@@ -40,7 +40,9 @@ class LoadedModel:
     def about(self) -> str:
         """The model card without its YAML front matter, for the About tab."""
         text = self.model.model_card_text or "No model card."
-        return re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.S).strip()
+        text = re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.S)
+        # Images with paths relative to the model folder do not resolve inside the app.
+        return re.sub(r"!\[[^\]]*\]\((?!https?://)[^)]*\)\n?", "", text).strip()
 
 
 def load_models(spec: str | None = None, default: str = "weights") -> dict[str, LoadedModel]:
@@ -55,6 +57,11 @@ def load_models(spec: str | None = None, default: str = "weights") -> dict[str, 
             name = ref
         models[name] = LoadedModel(name, model)
     return models
+
+
+def slug(name: str) -> str:
+    """A class name as a file name: "jumping jack" -> "jumping-jack"."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
 def _out_dir() -> Path:

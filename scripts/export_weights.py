@@ -20,11 +20,10 @@ from hrvgan.training import list_checkpoints
 NOTES = """## Evaluation
 
 Measured with `python -m hrvgan evaluate --model weights --data ../shared/data/weizmann-actions --json metrics.json`
-on the held-out performers 7-8 (16 videos, 8 clips each), with the project's own video classifier
-(`classifier/`, trained on performers 0-6 only). Fréchet distances use its 64-d features: real train
-vs real test is what a perfect generator would reach, an untrained generator is the ceiling.
-
-{table}
+on the held-out performers 7-8 (16 videos, 8 clips each; the table above), with the project's own
+video classifier (`classifier/`, trained on performers 0-6 only). Fréchet distances use its 64-d
+features: real train vs real test is what a perfect generator would reach, an untrained generator
+is the ceiling. {targets}
 
 The classifier also ships here; retrain it with
 `python -m hrvgan train-classifier --data ../shared/data/weizmann-actions --out weights/classifier`.
@@ -47,14 +46,16 @@ def main():
     results = evaluate(model, args.data, classifier, num_samples=args.num_samples)
     table = markdown_table(results)
     print(table)
-    metrics = {k: results[k] for k in ("class_accuracy_real", "class_accuracy_generated", "inception_score",
-                                       "fd_generated_vs_test", "fd_train_vs_test", "fd_untrained_vs_test", "motion_ratio")}
+    targets = (f"Targets: generated class accuracy >= 80% ({'met' if results['class_accuracy_generated'] >= 0.8 else 'not met'}); "
+               f"FD <= 2x real train-vs-test ({'met' if results['fd_generated_vs_test'] <= 2 * results['fd_train_vs_test'] else 'not met'}) "
+               f"and <= 1/10 of the untrained G's ({'met' if results['fd_generated_vs_test'] <= results['fd_untrained_vs_test'] / 10 else 'not met'}); "
+               f"motion within 50% of real ({'met' if 0.5 <= results['motion_ratio'] <= 1.5 else 'not met'}).")
     model.save_pretrained(out, model_card_kwargs={
         "training_data": "Weizmann human actions (bend, jumping jack, one-hand wave, two-hand wave), 64x64, "
                          "performers 0-6 (56 videos); performers 7-8 held out",
         "training_command": f"accelerate launch train.py --config {args.config}",
-        "steps": steps, "metrics": metrics, "sample_gif": "sample.gif",
-        "notes": NOTES.format(table=table)})
+        "steps": steps, "metrics": results, "sample_gif": "sample.gif",
+        "notes": NOTES.format(targets=targets)})
     shutil.copy(run / "model" / "sample.gif", out / "sample.gif")
     (out / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
     (out / "metrics.md").write_text(table + "\n")

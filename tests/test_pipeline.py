@@ -37,9 +37,12 @@ def test_save_load_round_trip_gives_identical_samples(tiny_model, tiny_folder):
 
 def test_model_card_lists_training_data_and_metrics(tiny_model, tmp_path):
     tiny_model.save_pretrained(tmp_path, model_card_kwargs={
-        "training_data": "Weizmann actions", "steps": 1234, "metrics": {"class_accuracy_generated": 0.875}})
+        "training_data": "Weizmann actions", "steps": 1234,
+        "metrics": {"class_accuracy_generated": 0.875, "fid_golf": 102.584}})
     card = (tmp_path / "README.md").read_text()
-    assert "Weizmann actions" in card and "1234" in card and "| class_accuracy_generated | 0.875 |" in card
+    assert "Weizmann actions" in card and "1234" in card
+    assert "| Class accuracy, generated (class asked for) | 87.5% |" in card  # evaluate's keys, readable
+    assert "| fid_golf | 102.6 |" in card                                  # any other key as it is
 
 
 @pytest.mark.parametrize("mode", ["lerp", "slerp"])

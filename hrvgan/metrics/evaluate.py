@@ -86,21 +86,23 @@ def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str 
     return results
 
 
+TABLE_ROWS = [
+    ("Class accuracy, real test videos", "class_accuracy_real", "{:.1%}"),
+    ("Class accuracy, generated (class asked for)", "class_accuracy_generated", "{:.1%}"),
+    ("Inception Score (classifier), generated", "inception_score", "{:.2f}"),
+    ("Inception Score (classifier), real test", "inception_score_real_test", "{:.2f}"),
+    ("Fréchet distance, generated vs real test", "fd_generated_vs_test", "{:.2f}"),
+    ("Fréchet distance, real train vs real test", "fd_train_vs_test", "{:.2f}"),
+    ("Fréchet distance, untrained G vs real test", "fd_untrained_vs_test", "{:.2f}"),
+    ("Motion (mean frame-to-frame change), generated / real", "motion_ratio", "{:.2f}"),
+    ("FVD (I3D), generated vs real test", "fvd_generated_vs_test", "{:.1f}"),
+    ("Inception Score (C3D, UCF101 protocol), generated", "inception_score_c3d", "{:.2f}"),
+]
+
+
 def markdown_table(results: dict) -> str:
-    rows = [
-        ("Class accuracy, real test videos", "class_accuracy_real", "{:.1%}"),
-        ("Class accuracy, generated (class asked for)", "class_accuracy_generated", "{:.1%}"),
-        ("Inception Score (classifier), generated", "inception_score", "{:.2f}"),
-        ("Inception Score (classifier), real test", "inception_score_real_test", "{:.2f}"),
-        ("Fréchet distance, generated vs real test", "fd_generated_vs_test", "{:.2f}"),
-        ("Fréchet distance, real train vs real test", "fd_train_vs_test", "{:.2f}"),
-        ("Fréchet distance, untrained G vs real test", "fd_untrained_vs_test", "{:.2f}"),
-        ("Motion (mean frame-to-frame change), generated / real", "motion_ratio", "{:.2f}"),
-        ("FVD (I3D), generated vs real test", "fvd_generated_vs_test", "{:.1f}"),
-        ("Inception Score (C3D, UCF101 protocol), generated", "inception_score_c3d", "{:.2f}"),
-    ]
     lines = ["| metric | value |", "|---|---|"]
-    for label, key, fmt in rows:
+    for label, key, fmt in TABLE_ROWS:
         if results.get(key) is not None:
             value = fmt.format(results[key])
             if key in ("inception_score", "inception_score_c3d"):
