@@ -66,5 +66,13 @@ def combined_loss(adversarial: torch.Tensor, pixel: torch.Tensor, alpha: float =
     return alpha * adversarial + beta * pixel
 
 
+def mode_seeking_loss(fake_a: torch.Tensor, fake_b: torch.Tensor, z_a: torch.Tensor, z_b: torch.Tensor,
+                      eps: float = 1e-5) -> torch.Tensor:
+    # MSGAN (Mao et al., 2019): 1 / (mean|G(z_a) - G(z_b)| / mean|z_a - z_b|), same class for both; small when
+    # different latents give different videos, large when the generator ignores z (mode collapse).
+    ratio = (fake_a - fake_b).abs().mean() / (z_a - z_b).abs().mean()
+    return 1.0 / (ratio + eps)
+
+
 D_LOSSES = {"wgan-gp": wgan_d_loss, "bce": bce_d_loss}
 G_LOSSES = {"wgan-gp": wgan_g_loss, "bce": bce_g_loss}

@@ -78,6 +78,7 @@ class TrainConfig:
     drift_weight: float = 0.001             # epsilon_drift * E[D(x)^2]
     adv_weight: float = 1.0                 # alpha of eq. 15
     mse_weight: float = 0.0                 # beta of eq. 15 (pixel loss against the real batch of the same classes)
+    diversity_weight: float = 0.0           # mode-seeking term (MSGAN): keeps seeds of one class apart
     ema_decay: float = 0.999                # EMA of G's weights (used for samples and export)
     mixed_precision: str = ""               # no | bf16 | fp16; "" = what `accelerate launch` / its config says
     gradient_accumulation_steps: int = 1    # micro-batches summed into each D and G update (Accelerate scales the losses)
@@ -283,8 +284,11 @@ class Trainer:
         for _ in range(acc.gradient_accumulation_steps):
             real, labels = next(data)
             labels = self.labels_for(labels)
+            z, half = self.new_z(real.shape[0]), real.shape[0] // 2
+            if cfg.diversity_weight > 0 and labels is not None:
+                labels = torch.cat([labels[:half], labels[:half], labels[2 * half:]])  # pairs share a class
             with acc.autocast():
-                fake = self.G(self.new_z(real.shape[0]), labels)
+                fake = self.G(z, labels)
                 adv = losses.G_LOSSES[cfg.loss](self.D(fake, labels).float())                        # Loss/G/adv
                 logs = {"Loss/G/adv": adv.detach()}
                 if cfg.mse_weight > 0:
@@ -293,6 +297,11 @@ class Trainer:
                     logs["Loss/G/mse"] = pixel.detach()
                 else:
                     loss = cfg.adv_weight * adv
+                if cfg.diversity_weight > 0 and half > 0:
+                    ms = losses.mode_seeking_loss(fake[:half].float(), fake[half:2 * half].float(),
+                                                  z[:half], z[half:2 * half])                         # Loss/G/diversity
+                    loss = loss + cfg.diversity_weight * ms
+                    logs["Loss/G/diversity"] = ms.detach()
             acc.backward(loss)
         self.all_reduce_grads(self.G)
         self.opt_g.step()

@@ -53,3 +53,12 @@ def test_mse_and_combination_by_hand():
     assert losses.mse_loss(a, b).item() == pytest.approx((4 + 0) / 2)
     assert losses.combined_loss(torch.tensor(4.0), torch.tensor(2.0)).item() == pytest.approx(0.5 * 4 + 0.5 * 2)
     assert losses.combined_loss(torch.tensor(4.0), torch.tensor(2.0), alpha=1, beta=0.1).item() == pytest.approx(4.2)
+
+
+def test_mode_seeking_by_hand():
+    a, b = torch.zeros(2, 3), torch.full((2, 3), 0.5)
+    za, zb = torch.zeros(2, 4), torch.full((2, 4), 2.0)
+    # ratio = 0.5 / 2 = 0.25 -> loss = 1 / 0.25 = 4
+    assert losses.mode_seeking_loss(a, b, za, zb).item() == pytest.approx(4.0, rel=1e-4)
+    # A generator that ignores z pays a lot more.
+    assert losses.mode_seeking_loss(a, a, za, zb).item() > 1e4

@@ -127,9 +127,15 @@ def test_two_processes_on_cpu_stay_in_sync(tmp_path, weizmann):
 def test_bf16_and_gradient_accumulation(tmp_path, weizmann):
     out = tmp_path / "run"
     proc = run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "2", "--mixed_precision", "bf16",
-                     "--gradient_accumulation_steps", "2", "--loss", "bce", "--mse_weight", "0.5", "--adv_weight", "0.5")
+                     "--gradient_accumulation_steps", "2", "--loss", "bce", "--mse_weight", "0.5", "--adv_weight", "0.5",
+                     "--diversity_weight", "1.0", "--log_every", "1")
     assert proc.returncode == 0, proc.stderr
     assert steps(out) == [2]
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(out / "logs" / "hrvgan"))
+    events.Reload()
+    assert {"Loss/G/mse", "Loss/G/diversity", "Loss/D/adv"} <= set(events.Tags()["scalars"])
 
 
 def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, weizmann):
