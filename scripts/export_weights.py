@@ -37,6 +37,7 @@ def main():
     parser.add_argument("--data", required=True)
     parser.add_argument("--config", default="configs/weizmann-64.yaml", help="the config the run was trained with")
     parser.add_argument("--num_samples", type=int, default=256)
+    parser.add_argument("--note", default="", help="how the run went, for the model card (resumes, changes)")
     args = parser.parse_args()
     run, out = Path(args.run), Path(args.out)
     model = HRVGAN.from_pretrained(run / "model")
@@ -55,7 +56,7 @@ def main():
                          "performers 0-6 (56 videos); performers 7-8 held out",
         "training_command": f"accelerate launch train.py --config {args.config}",
         "steps": steps, "metrics": results, "sample_gif": "sample.gif",
-        "notes": NOTES.format(targets=targets)})
+        "notes": (f"## Training history\n\n{args.note}\n\n" if args.note else "") + NOTES.format(targets=targets)})
     shutil.copy(run / "model" / "sample.gif", out / "sample.gif")
     (out / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
     (out / "metrics.md").write_text(table + "\n")
