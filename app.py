@@ -39,9 +39,7 @@ def _friendly(fn):
     def wrapped(*args):
         try:
             return fn(*args)
-        except demo.DemoError as e:
-            raise gr.Error(str(e)) from None
-        except ValueError as e:  # the library's own checks (class, seed, ...) say what was wrong
+        except ValueError as e:  # DemoError and the library's own checks (class, seed, ...) say what was wrong
             raise gr.Error(str(e)) from None
     return wrapped
 

@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
+
+from .pipeline import to_float
 
 logger = logging.getLogger(__name__)
 
@@ -284,9 +285,7 @@ class VideoDataset(Dataset):
 
     def __getitem__(self, i: int):
         flip = self.flip and bool(self.rng.integers(0, 2))
-        clip = torch.from_numpy(np.array(self.clip(i, flip=flip)))                     # (T, H, W, 3) uint8, a copy
-        video = clip.permute(3, 0, 1, 2).float().div(127.5).sub(1)                     # (3, T, H, W)
-        return video, self.labels[i]
+        return to_float(self.clip(i, flip=flip)[None])[0], self.labels[i]              # (3, T, H, W) in [-1, 1]
 
 
 def seed_worker(worker_id: int) -> None:

@@ -81,6 +81,13 @@ class DiscriminatorStage(nn.Module):
         return F.avg_pool3d(x, self.pool)
 
 
+def embed_labels(embedding: nn.Embedding, labels: torch.Tensor) -> torch.Tensor:
+    """Class indices (B,) -> embeddings; class weights (B, K) -> the weighted mix (a point between classes)."""
+    if labels.dtype.is_floating_point:
+        return labels.to(embedding.weight.dtype) @ embedding.weight
+    return embedding(labels)
+
+
 def _check_labels(labels, batch: int, num_classes: int) -> None:
     if num_classes == 0:
         if labels is not None:
@@ -114,11 +121,6 @@ class Generator(nn.Module):
         )
         self.to_rgb = nn.Conv3d(chans[-1], 3, kernel_size=1)                        # final 1x1x1 conv
 
-    def class_embedding(self, labels: torch.Tensor) -> torch.Tensor:
-        if labels.dtype.is_floating_point:  # (B, K) weights: a point between classes
-            return labels.to(self.embed.weight.dtype) @ self.embed.weight
-        return self.embed(labels)
-
     def mapping(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """(z, labels) -> the fully connected code w (B, latent_dim)."""
         if z.ndim != 2 or z.shape[1] != self.config.latent_dim:
@@ -126,7 +128,7 @@ class Generator(nn.Module):
         _check_labels(labels, z.shape[0], self.config.num_classes)
         x = pixel_norm(z)
         if self.embed is not None:
-            x = torch.cat([x, pixel_norm(self.class_embedding(labels))], dim=1)
+            x = torch.cat([x, pixel_norm(embed_labels(self.embed, labels))], dim=1)
         return F.relu(self.fc(x))
 
     def synthesis(self, w: torch.Tensor) -> torch.Tensor:
@@ -184,6 +186,5 @@ class Discriminator(nn.Module):
         h = F.leaky_relu(self.fc(x.flatten(1)), c.leaky_slope)       # (B, d_fc_dim)
         score = self.out(h).squeeze(1)
         if self.embed is not None:
-            emb = labels.to(self.embed.weight.dtype) @ self.embed.weight if labels.dtype.is_floating_point else self.embed(labels)
-            score = score + (emb * h).sum(dim=1)
+            score = score + (embed_labels(self.embed, labels) * h).sum(dim=1)
         return score

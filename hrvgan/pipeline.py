@@ -35,6 +35,12 @@ def to_uint8(video: torch.Tensor) -> np.ndarray:
     return x.permute(0, 2, 3, 4, 1).cpu().numpy()
 
 
+def to_float(videos: np.ndarray) -> torch.Tensor:
+    """numpy uint8 (B, T, H, W, 3) -> float (B, 3, T, H, W) in [-1, 1]: the inverse of to_uint8."""
+    videos = np.require(videos, requirements=["C", "W"])  # copies only read-only (memory-mapped) or strided input
+    return torch.from_numpy(videos).permute(0, 4, 1, 2, 3).float().div(127.5).sub(1)
+
+
 def check_seed(seed) -> int:
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
         raise ValueError(f"seed must be a non-negative integer, got {seed!r} ({type(seed).__name__}).")
@@ -147,7 +153,7 @@ class HRVGAN(
                 raise ValueError(f"this model is class-conditional; pass classes= one of {self.class_names}.")
             cls = [self.class_index(c) for c in _listify(classes)]
         else:
-            if classes is not None and _listify(classes) != [None] * len(_listify(classes)):
+            if any(c is not None for c in _listify(classes)):
                 raise ValueError("this model is unconditional: it has no classes; pass classes=None.")
             cls = []
         n = max(len(seeds), len(cls))

@@ -39,7 +39,7 @@ from . import losses
 from .config import ModelConfig
 from .data import VideoDataset, seed_worker
 from .networks import Discriminator
-from .pipeline import HRVGAN, to_uint8
+from .pipeline import HRVGAN
 from .video import frame_grid, write_gif, write_grid_png
 
 logger = logging.getLogger("hrvgan.training")
@@ -340,7 +340,9 @@ class Trainer:
                        tmp / "optimizers.pt")
         acc.wait_for_everyone()
         # Every rank saves its own RNG streams (torch, CUDA, the latent generator, the clip sampler).
-        rng = {**_rng_state(), "z": self.z_gen.get_state(), "loader": self.loader_generator_state()}
+        loader_gen = self.loader_generator()
+        rng = {**_rng_state(), "z": self.z_gen.get_state(),
+               "loader": loader_gen.get_state() if loader_gen is not None else torch.empty(0, dtype=torch.uint8)}
         torch.save(rng, tmp / f"rng_{acc.process_index}.pt")
         np_state = self.dataset.rng.bit_generator.state
         (tmp / f"clips_rng_{acc.process_index}.json").write_text(json.dumps(np_state))
@@ -358,10 +360,9 @@ class Trainer:
         acc.wait_for_everyone()
         return folder
 
-    def loader_generator_state(self):
-        sampler = getattr(self.loader, "base_dataloader", self.loader)
-        gen = getattr(sampler, "generator", None)
-        return gen.get_state() if gen is not None else torch.empty(0, dtype=torch.uint8)
+    def loader_generator(self) -> torch.Generator | None:
+        """The shuffling generator of the (Accelerate-wrapped) DataLoader."""
+        return getattr(getattr(self.loader, "base_dataloader", self.loader), "generator", None)
 
     def load_checkpoint(self, folder: Path) -> None:
         acc = self.accelerator
@@ -388,7 +389,7 @@ class Trainer:
             if rng["cuda"]:
                 torch.cuda.set_rng_state_all(rng["cuda"])
             self.z_gen.set_state(rng["z"])
-            gen = getattr(getattr(self.loader, "base_dataloader", self.loader), "generator", None)
+            gen = self.loader_generator()
             if gen is not None and rng["loader"].numel():
                 gen.set_state(rng["loader"])
             clip_state = folder / f"clips_rng_{acc.process_index}.json"
@@ -518,7 +519,8 @@ class Trainer:
             self.save_checkpoint()
             acc.end_training()
             raise KeyboardInterrupt(f"stopped by {self.stop_requested}; resume with --resume latest")
-        if not list_checkpoints(self.out) or list_checkpoints(self.out)[-1].name != f"step-{self.step:08d}":
+        saved = list_checkpoints(self.out)
+        if not saved or saved[-1].name != f"step-{self.step:08d}":
             self.save_checkpoint()
         folder = self.export()
         if cfg.push_to_hub:

@@ -2,7 +2,6 @@
 
 import concurrent.futures
 import shutil
-import time
 
 import av
 import pytest

@@ -19,6 +19,8 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..pipeline import to_float
+
 logger = logging.getLogger(__name__)
 
 
@@ -71,11 +73,6 @@ class VideoClassifier(nn.Module):
         model = cls(ClassifierConfig(**{**cfg, "channels": tuple(cfg["channels"])}))
         model.load_state_dict(load_file(str(folder / "model.safetensors")))
         return model.eval()
-
-
-def to_float(videos: np.ndarray) -> torch.Tensor:
-    """uint8 (N, T, H, W, 3) -> float (N, 3, T, H, W) in [-1, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(videos)).permute(0, 4, 1, 2, 3).float().div(127.5).sub(1)
 
 
 @torch.inference_mode()

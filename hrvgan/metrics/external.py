@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..pipeline import to_float
 from .scores import frechet_distance, inception_score
 
 
@@ -56,8 +57,7 @@ def _clips16(videos: np.ndarray) -> np.ndarray:
 def i3d_features(detector, videos: np.ndarray, batch_size: int = 16) -> np.ndarray:
     out = []
     for i in range(0, len(videos), batch_size):
-        x = torch.from_numpy(np.ascontiguousarray(_clips16(videos[i:i + batch_size])))
-        x = x.permute(0, 4, 1, 2, 3).float().div(127.5).sub(1)          # (B, 3, 16, H, W) in [-1, 1]
+        x = to_float(_clips16(videos[i:i + batch_size]))                 # (B, 3, 16, H, W) in [-1, 1]
         out.append(detector(x, rescale=False, resize=True, return_features=True).numpy())
     return np.concatenate(out)
 
