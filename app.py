@@ -24,43 +24,63 @@ except (FileNotFoundError, NotADirectoryError, ValueError, ConnectionError) as e
     raise SystemExit(f"error: could not load the model: {e}\nSet HRVGAN_MODEL to a model folder or Hub repo id.") from None
 FIRST = next(iter(MODELS.values()))
 
-# Slider -> show one step of the interpolation; runs in the browser, never calls the server.
+# Slider -> show one step of the interpolation: sets the sprite sheet's row in the browser, never calls the server.
 SCRUB_JS = """(step) => {
-  const view = document.querySelector('#interp-view');
-  if (view) view.querySelectorAll('img.interp-step').forEach(
-      (img) => { img.style.display = (Number(img.dataset.step) === step - 1) ? '' : 'none'; });
+  const view = document.querySelector('#interp-view .scrub');
+  if (view) view.style.setProperty('--row', step - 1);
   return step;
 }"""
+
+# Files come at the model's own resolution; the browser enlarges them without smoothing.
+CSS = """
+.pixelated video, .pixelated img { image-rendering: pixelated; }
+.pixelated video { width: 100%; object-fit: contain; }
+"""
 
 
 def _friendly(fn):
     """Turn bad input into a message in the UI (gr.Error), never a traceback."""
-    @functools.wraps(fn)  # keeps the parameter names that the API page and gradio_client show
-    def wrapped(*args):
+    @functools.wraps(fn)  # keeps the parameter names (and defaults) that the API page and gradio_client show
+    def wrapped(*args, **kwargs):
         try:
-            return fn(*args)
+            return fn(*args, **kwargs)
         except ValueError as e:  # DemoError and the library's own checks (class, seed, ...) say what was wrong
             raise gr.Error(str(e)) from None
     return wrapped
 
 
+# Every API input has a default (None where the model decides: the first class, the first clip).
 @_friendly
-def sample(model_name, class_name, seed, num_videos, truncation, fps):
+def sample(model_name=None, class_name=None, seed=0, num_videos=4, truncation=1.0, fps=8):
     return demo.sample(MODELS, model_name, class_name, seed, num_videos, truncation, fps)
 
 
 @_friendly
-def interpolate(model_name, seed_a, seed_b, class_a, class_b, steps, mode, fps):
+def interpolate(model_name=None, seed_a=0, seed_b=1, class_a=None, class_b=None, steps=8, mode="slerp", fps=8):
     walk, grid, view, n = demo.interpolate(MODELS, model_name, seed_a, seed_b, class_a, class_b, steps, mode, fps)
     return walk, grid, view, gr.Slider(minimum=1, maximum=n, value=1, step=1, interactive=True)
+
+
+@_friendly
+def predict(model_name=None, clip=None, upload=None, class_name=None, seed=0, fps=8):
+    clip = clip or next(iter(CLIPS), None)
+    return demo.predict(MODELS, model_name, clip, upload, class_name, seed, fps, clips=CLIPS)
 
 
 def on_model_change(model_name):
     loaded = MODELS[model_name]
     names = loaded.model.class_names
     conditional = bool(names)
-    class_update = lambda: gr.Dropdown(choices=names, value=names[0] if names else None, visible=conditional)  # noqa: E731
-    return class_update(), class_update(), class_update(), loaded.about
+    choices = names or [demo.NO_CLASS]
+    class_update = lambda value: gr.Dropdown(choices=choices, value=value, visible=conditional)  # noqa: E731
+    return (class_update(choices[0]), class_update(choices[0]), class_update(choices[-1]), class_update(choices[0]),
+            loaded.about)
+
+
+def on_clip_change(model_name, clip):
+    """Picking a shipped clip selects the class it shows."""
+    loaded = MODELS[model_name]
+    return gr.Dropdown(value=demo.class_of_clip(loaded, clip) or gr.skip()) if loaded.model.class_names else gr.skip()
 
 
 def random_seed():
@@ -69,21 +89,26 @@ def random_seed():
 
 
 classes = FIRST.model.class_names
+choices = classes or [demo.NO_CLASS]     # an unconditional model still gives the (hidden) class inputs a value
+conditional = bool(classes)
 # The shipped examples/ show the default model: only offered when that is the model served.
 EXAMPLES = Path(__file__).resolve().parent / "examples"
+DEFAULT_MODEL = not os.environ.get("HRVGAN_MODEL")
 EXAMPLE_GIFS = ([(str(EXAMPLES / f"{demo.slug(c)}.gif"), c) for c in classes if (EXAMPLES / f"{demo.slug(c)}.gif").exists()]
-                if not os.environ.get("HRVGAN_MODEL") else [])
-conditional = bool(classes)
+                if DEFAULT_MODEL else [])
+CLIPS = demo.example_clips(EXAMPLES / "clips")   # held-out real clips for the Predict tab
+PREDICTS = FIRST.model.context_frames > 0
 
 with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app:
     gr.Markdown("# HRVGAN: spatio-temporal video GAN\nGenerate short videos by class from the "
-                "[HRVGAN](https://arxiv.org/abs/2008.09646) generator, and walk through its latent space.")
+                "[HRVGAN](https://arxiv.org/abs/2008.09646) generator, walk through its latent space, "
+                "and predict how a clip goes on.")
     model_dd = gr.Dropdown(list(MODELS), value=FIRST.name, label="Model", visible=len(MODELS) > 1)
 
     with gr.Tab("Sample"):
         with gr.Row():
             with gr.Column(scale=1):
-                class_dd = gr.Dropdown(classes, value=classes[0] if classes else None, label="Class", visible=conditional)
+                class_dd = gr.Dropdown(choices, value=choices[0], label="Class", visible=conditional)
                 with gr.Row():
                     seed = gr.Number(0, label="Seed", precision=0, info=f"0 to {demo.SEED_LIMIT}")
                     dice = gr.Button("🎲 Random seed", size="sm")
@@ -92,11 +117,13 @@ with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app
                 fps = gr.Slider(1, 30, value=8, step=1, label="Frames per second")
                 go = gr.Button("Generate", variant="primary")
             with gr.Column(scale=2):
-                video_out = gr.Video(label="Videos", format="mp4", autoplay=True, loop=True, height=320)
-                grid_out = gr.Image(label="Frame grid (a row per video, as in the paper's Fig. 4)", type="filepath", format="png")
-                files_out = gr.File(label="Downloads (mp4, gif, png)", file_count="multiple")
+                video_out = gr.Video(label="Videos", format="mp4", autoplay=True, loop=True, height=320,
+                                     elem_id="sample-video", elem_classes=["pixelated"])
+                grid_out = gr.Image(label="Frame grid (a row per video, as in the paper's Fig. 4)", type="filepath",
+                                    format="png", elem_id="sample-grid", elem_classes=["pixelated"])
+                files_out = gr.File(label="Downloads (mp4, png)", file_count="multiple")
         gr.Examples(
-            examples=[[c, s, 4, 1.0, 8] for c, s in zip(classes or [None], (0, 7, 21, 42))],
+            examples=[[c, s, 4, 1.0, 8] for c, s in zip(choices, (0, 7, 21, 42))],
             inputs=[class_dd, seed, num_videos, truncation, fps], label="Examples")
         dice.click(random_seed, None, seed, api_name=False)
         go.click(sample, [model_dd, class_dd, seed, num_videos, truncation, fps], [video_out, grid_out, files_out],
@@ -109,8 +136,8 @@ with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app
                     seed_a = gr.Number(0, label="Seed A", precision=0, info=f"0 to {demo.SEED_LIMIT}")
                     seed_b = gr.Number(1, label="Seed B", precision=0, info=f"0 to {demo.SEED_LIMIT}")
                 with gr.Row():
-                    class_a = gr.Dropdown(classes, value=classes[0] if classes else None, label="Class A", visible=conditional)
-                    class_b = gr.Dropdown(classes, value=classes[-1] if classes else None, label="Class B", visible=conditional)
+                    class_a = gr.Dropdown(choices, value=choices[0], label="Class A", visible=conditional)
+                    class_b = gr.Dropdown(choices, value=choices[-1], label="Class B", visible=conditional)
                 steps = gr.Slider(2, demo.MAX_STEPS, value=8, step=1, label="Steps")
                 mode = gr.Radio(["slerp", "lerp"], value="slerp", label="Path (slerp follows the latent sphere)")
                 fps_i = gr.Slider(1, 30, value=8, step=1, label="Frames per second")
@@ -118,11 +145,38 @@ with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app
             with gr.Column(scale=2):
                 scrub = gr.Slider(1, 8, value=1, step=1, label="Step along the path (drag: no new generation)")
                 view = gr.HTML('<div id="interp-view"></div>', label="Step")
-                walk_out = gr.Video(label="The whole path as one video", format="mp4", autoplay=True, loop=True, height=320)
-                grid_i = gr.Image(label="Grid: a row per step (as in the paper's Figs. 2-3)", type="filepath", format="png")
+                walk_out = gr.Video(label="The whole path as one video", format="mp4", autoplay=True, loop=True, height=320,
+                                    elem_classes=["pixelated"])
+                grid_i = gr.Image(label="Grid: a row per step (as in the paper's Figs. 2-3)", type="filepath", format="png",
+                                  elem_classes=["pixelated"])
         go_i.click(interpolate, [model_dd, seed_a, seed_b, class_a, class_b, steps, mode, fps_i],
                    [walk_out, grid_i, view, scrub], api_name="interpolate")
         scrub.change(None, scrub, scrub, js=SCRUB_JS, api_name=False)
+
+    with gr.Tab("Predict"):
+        gr.Markdown("The model is given the first frames of a clip and predicts the frames that follow "
+                    "(paper eqs. 10 and 15). The shipped clips are real videos of performers the model never saw."
+                    + ("" if PREDICTS else "\n\n**This model only generates: it was not trained to predict.**"))
+        with gr.Row():
+            with gr.Column(scale=1):
+                clip_dd = gr.Dropdown(list(CLIPS) or [""], value=next(iter(CLIPS), ""), label="Held-out clip")
+                upload = gr.File(label="...or upload a short video (its first frames are the context)",
+                                 file_types=["video", ".gif"], type="filepath")
+                class_p = gr.Dropdown(choices, value=choices[0], label="Class", visible=conditional)
+                seed_p = gr.Number(0, label="Seed (another seed, another plausible future)", precision=0,
+                                   info=f"0 to {demo.SEED_LIMIT}")
+                fps_p = gr.Slider(1, 30, value=8, step=1, label="Frames per second")
+                go_p = gr.Button("Predict", variant="primary")
+            with gr.Column(scale=2):
+                pred_out = gr.Video(label="Left: context, then the prediction. Right: context, then what really happened",
+                                    format="mp4", autoplay=True, loop=True, height=320, elem_id="predict-video",
+                                    elem_classes=["pixelated"])
+                pred_grid = gr.Image(label="Rows: context, prediction, real continuation", type="filepath", format="png",
+                                     elem_id="predict-grid", elem_classes=["pixelated"])
+                pred_files = gr.File(label="Downloads (mp4, png)", file_count="multiple")
+        go_p.click(predict, [model_dd, clip_dd, upload, class_p, seed_p, fps_p], [pred_out, pred_grid, pred_files],
+                   api_name="predict")
+        clip_dd.change(on_clip_change, [model_dd, clip_dd], class_p, api_name=False)
 
     with gr.Tab("About"):
         about = gr.Markdown(FIRST.about)
@@ -130,11 +184,13 @@ with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app
             gr.Gallery(EXAMPLE_GIFS, label="Samples of the default model, seeds 0-3 per class "
                        "(examples/, made by examples/make_examples.py)", columns=2, object_fit="contain", height=420)
 
-    model_dd.change(on_model_change, model_dd, [class_dd, class_a, class_b, about], api_name=False)
+    model_dd.change(on_model_change, model_dd, [class_dd, class_a, class_b, class_p, about], api_name=False)
 
-app.queue(default_concurrency_limit=2, max_size=64)
+# Two workers: the generator already uses both cores, and the encoders run side by side within a request.
+# A full queue answers at once with Gradio's "queue is full" message instead of a time-out.
+app.queue(default_concurrency_limit=int(os.environ.get("HRVGAN_CONCURRENCY", "2")), max_size=128)
 
 if __name__ == "__main__":
     app.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), show_error=False,
-               allowed_paths=[str(EXAMPLES)])
+               allowed_paths=[str(EXAMPLES)], css=CSS)

@@ -1,10 +1,12 @@
 """Make the sample outputs in examples/ from the shipped weights (used by the README).
 
-    python examples/make_examples.py [--model weights] [--out examples]
+    python examples/make_examples.py [--model weights] [--out examples] [--data ../shared/data/weizmann-actions]
 
 Per class: a GIF of four seeds side by side and a frame grid (a row per seed, a column per frame,
 like the paper's Fig. 4); plus an interpolation grid between two classes (rows = steps, Figs. 2-3)
-and its GIF.
+and its GIF.  With --data: examples/clips/, one held-out real clip per class (performers 7-8,
+the first 16 frames, 64x64 H.264), which the demo's Predict tab offers; and for a prediction model
+a grid per clip with a row of context, a row of prediction and a row of the real continuation.
 """
 
 import argparse
@@ -14,7 +16,7 @@ import numpy as np
 
 from hrvgan import HRVGAN
 from hrvgan.demo import slug
-from hrvgan.video import write_gif, write_grid_png
+from hrvgan.video import read_video, write_gif, write_grid_png, write_mp4
 
 HERE = Path(__file__).resolve().parent
 
@@ -24,6 +26,7 @@ def main():
     parser.add_argument("--model", default=str(HERE.parent / "weights"))
     parser.add_argument("--out", default=str(HERE))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
+    parser.add_argument("--data", default=None, help="the Weizmann strips: (re)make examples/clips/ from performers 7-8")
     args = parser.parse_args()
     model, out = HRVGAN.from_pretrained(args.model), Path(args.out)
     for name in model.class_names or [None]:
@@ -38,6 +41,29 @@ def main():
     write_grid_png(path, out / "interpolation.png", max_frames=8)
     write_gif(np.concatenate(list(path), axis=2), out / "interpolation.gif", fps=8)
     print(out / "interpolation.png")
+    if args.data:
+        make_clips(model, Path(args.data), out / "clips")
+    if model.context_frames:
+        for clip in sorted((out / "clips").glob("*.mp4")):
+            frames = read_video(clip)
+            m, n = model.context_frames, model.predicted_frames
+            name = next(c for c in sorted(names, key=len, reverse=True) if clip.name.startswith(slug(c) + "-"))
+            predicted = model.predict(frames[:m], classes=name, seeds=0)[0]
+            write_grid_png([frames[:m], predicted, frames[m:m + n]], out / f"predict-{clip.stem}.png")
+            print(out / f"predict-{clip.stem}.png")
+
+
+def make_clips(model, data: Path, folder: Path, frames: int = 16) -> None:
+    """One held-out clip per class: the first file of performers 7-8, its first `frames` frames."""
+    from hrvgan.data import VideoDataset
+
+    test = VideoDataset(data, frames=frames, resolution=model.config.resolution, split="test", progress=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    for label, name in enumerate(model.class_names):
+        i = test.labels.index(label)
+        performer = int(Path(test.paths[i]).stem) // 8
+        path = write_mp4(test.clip(i, start=0), folder / f"{slug(name)}-performer{performer}.mp4", fps=8)
+        print(path)
 
 
 if __name__ == "__main__":

@@ -13,15 +13,19 @@ def known_metric_keys() -> set[str]:
 
     return {key for _, key, _ in TABLE_ROWS} | {"inception_score_std", "inception_score_c3d_std", "motion_real",
                                                "motion_generated", "num_generated", "num_real_test_clips",
-                                               "num_real_train_clips"}
+                                               "num_real_train_clips", "num_prediction_clips"}
 
 
 def model_card(config: ModelConfig, *, training_data: str | None = None, training_command: str | None = None,
                steps: int | None = None, metrics: dict | None = None, sample_gif: str | None = None,
                notes: str | None = None, **_unused) -> ModelCard:
     """A card with what a user needs: preset, classes, data, how it was trained, metrics, usage."""
-    meta = {"library_name": "hrvgan", "license": "mit", "pipeline_tag": "text-to-video",
-            "tags": ["video-generation", "gan", "hrvgan", "class-conditional" if config.conditional else "unconditional"]}
+    # No pipeline_tag: the Hub has none for class-conditional (or unconditional) video generation, and
+    # "text-to-video" would promise a text prompt this model does not take.
+    tags = ["video-generation", "gan", "hrvgan", "class-conditional" if config.conditional else "unconditional"]
+    if config.context_frames:
+        tags.append("video-prediction")
+    meta = {"library_name": "hrvgan", "license": "mit", "tags": tags}
     kind = f"class-conditional over {config.num_classes} classes" if config.conditional else "unconditional"
     lines = [
         "---", yaml.safe_dump(meta, sort_keys=False).strip(), "---", "",
@@ -47,7 +51,8 @@ def model_card(config: ModelConfig, *, training_data: str | None = None, trainin
         from .metrics.evaluate import markdown_table  # the readable table for `hrvgan evaluate` results
 
         known = markdown_table(metrics)
-        other = {k: v for k, v in metrics.items() if k not in known_metric_keys()}
+        other = {k: v for k, v in metrics.items()
+                 if k not in known_metric_keys() and not isinstance(v, list)}  # lists (per level/frame): see metrics.json
         lines += [known] if known.count("\n") > 1 else []
         if other:
             lines += ["", "| metric | value |", "|---|---|"]

@@ -3,6 +3,7 @@
 Examples:
   python -m hrvgan sample --model weights --class jack --seed 0 --out jack.mp4
   python -m hrvgan sample --model weights --class wave1 --seed 0 1 2 3 --grid wave1.png --gif wave1.gif
+  python -m hrvgan predict --model weights --input clip.mp4 --class "jumping jack" --out next.mp4 --grid next.png
   python -m hrvgan evaluate --model weights --data ../shared/data/weizmann-actions --json metrics.json
   python -m hrvgan train-classifier --data ../shared/data/weizmann-actions --out weights/classifier
 """
@@ -44,6 +45,38 @@ def _sample(args) -> int:
     return 0
 
 
+def _predict(args) -> int:
+    import numpy as np
+
+    from .pipeline import HRVGAN
+    from .video import read_video, write_grid_png, write_video
+
+    if not (args.out or args.grid):
+        raise SystemExit("predict: nothing to write; give --out next.mp4 (or .gif) and/or --grid next.png.")
+    model = HRVGAN.from_pretrained(args.model, revision=args.revision, device=args.device)
+    if model.context_frames == 0:
+        raise ValueError(f"{args.model} is a generation-only model (context_frames = 0); it cannot predict.")
+    if not Path(args.input).is_file():
+        raise FileNotFoundError(f"--input {args.input}: no such file.")
+    frames = read_video(args.input)
+    start = args.start if args.start is not None else max(0, len(frames) - model.context_frames)
+    context = frames[start:start + model.context_frames]
+    if len(context) < model.context_frames:
+        raise ValueError(f"{args.input} has {len(frames)} frames; from frame {start} there are {len(context)}, and this "
+                         f"model needs {model.context_frames} context frames.")
+    if model.config.conditional and args.class_ is None:
+        raise ValueError(f"this model is class-conditional; pass --class with one of {model.class_names}.")
+    predicted = model.predict(context, classes=args.class_, seeds=args.seed, truncation=args.truncation)[0]
+    from .data import resize_video
+    context = resize_video(context, model.config.resolution)
+    whole = np.concatenate([context, predicted]) if args.with_context else predicted
+    if args.out:
+        print(write_video(whole, args.out, fps=args.fps, scale=args.scale))
+    if args.grid:  # a row for the context, a row for the prediction
+        print(write_grid_png([context, predicted], args.grid, scale=args.scale))
+    return 0
+
+
 def _evaluate(args) -> int:
     from .metrics.evaluate import evaluate_cli
     return evaluate_cli(args)
@@ -75,6 +108,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scale", type=int, default=1, help="nearest-neighbour enlargement of the written frames")
     s.add_argument("--device", default=None, help="torch device, e.g. cuda (default: cpu)")
     s.set_defaults(func=_sample)
+
+    p = sub.add_parser("predict", help="predict the frames that follow a video clip (X -> Y)",
+                       description="Read a video, take context_frames of it (by default its last ones) and write the "
+                                   "frames a prediction model expects next.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--model", default="weights", help="prediction model folder or Hub repo id")
+    p.add_argument("--revision", default=None, help="Hub revision when --model is a repo id")
+    p.add_argument("--input", required=True, help="a video file (mp4, avi, webm, mkv, mov, gif); other sizes are resized")
+    p.add_argument("--start", type=int, default=None, help="first context frame (default: the last context_frames frames)")
+    p.add_argument("--class", dest="class_", default=None, help="class name or index (conditional models)")
+    p.add_argument("--seed", type=int, default=0, help="a seed picks one of the plausible continuations")
+    p.add_argument("--truncation", type=float, default=1.0, help="pull the latent toward the class mean")
+    p.add_argument("--out", default=None, help="mp4 / gif of the predicted frames")
+    p.add_argument("--with_context", action="store_true", help="--out holds the context followed by the prediction")
+    p.add_argument("--grid", default=None, help="PNG: a row of context frames above a row of predicted frames")
+    p.add_argument("--fps", type=float, default=8, help="frames per second of --out")
+    p.add_argument("--scale", type=int, default=1, help="nearest-neighbour enlargement of the written frames")
+    p.add_argument("--device", default=None, help="torch device (default: cpu)")
+    p.set_defaults(func=_predict)
 
     e = sub.add_parser("evaluate", help="measure a model against real videos (class accuracy, IS, FD, motion)",
                        description="Evaluate a model on the held-out split of a dataset; writes a markdown table "

@@ -60,6 +60,7 @@ class ModelConfig:
     mbstd_group: int = 4                    # minibatch standard deviation group size (0 disables)
     d_fc_dim: int = 128                     # width of D's penultimate fully connected layer (Table 2)
     leaky_slope: float = 0.2                # LeakyReLU slope in D
+    context_frames: int = 0                 # m: frames a prediction model is given (0 = generation only)
 
     def __post_init__(self):
         self.channels = tuple(int(c) for c in self.channels)
@@ -101,6 +102,9 @@ class ModelConfig:
             raise ValueError(f"d_norm must be 'instance' or 'none', got {self.d_norm!r}.")
         if self.output_activation not in ("tanh", "linear"):
             raise ValueError(f"output_activation must be 'tanh' or 'linear', got {self.output_activation!r}.")
+        if not 0 <= self.context_frames < self.frames:
+            raise ValueError(f"context_frames must be in [0, frames) = [0, {self.frames}), got {self.context_frames}; "
+                             "0 makes a generation-only model, m > 0 a model that also predicts frames - m frames.")
         if self.latent_dim < 1:
             raise ValueError(f"latent_dim must be >= 1, got {self.latent_dim}.")
 
@@ -117,6 +121,11 @@ class ModelConfig:
     @property
     def conditional(self) -> bool:
         return self.num_classes > 0
+
+    @property
+    def predicted_frames(self) -> int:
+        """n: frames a prediction model produces after its m context frames (0 for generation only)."""
+        return self.frames - self.context_frames if self.context_frames else 0
 
     @property
     def num_stages(self) -> int:

@@ -21,7 +21,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from .pipeline import to_float
+from .video import read_video, to_float
 
 logger = logging.getLogger(__name__)
 
@@ -57,16 +57,6 @@ def read_strip(path, axis: int) -> np.ndarray:
     return np.stack(frames)
 
 
-def read_video_file(path) -> np.ndarray:
-    import av
-
-    with av.open(str(path)) as container:
-        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    if not frames:
-        raise ValueError("no decodable video frames")
-    return np.stack(frames)
-
-
 def resize_video(frames: np.ndarray, resolution: int) -> np.ndarray:
     """Centre-crop to a square, then resize each frame to resolution x resolution."""
     t, h, w, _ = frames.shape
@@ -82,10 +72,10 @@ def resize_video(frames: np.ndarray, resolution: int) -> np.ndarray:
 # --- listing: a dataset folder -> items + class names ---------------------------------------------
 
 def detect_format(root: Path) -> str:
-    if (root / "classInd.txt").exists() or any(root.glob("*/classInd.txt")):
-        return "ucf101"
     if root.is_file():  # a list file of VGAN strips
         return "vgan"
+    if find_ucf_lists(root) is not None:
+        return "ucf101"
     files = [p for p in root.rglob("*") if p.is_file()]
     if any(p.suffix.lower() in VIDEO_EXTENSIONS for p in files):
         return "folder"
@@ -139,12 +129,44 @@ def list_folder(root: Path, split: str) -> tuple[list[VideoItem], list[str]]:
     return _hash_split(items, split, root), classes
 
 
-def list_ucf101(root: Path, split: str, fold: int = 1) -> tuple[list[VideoItem], list[str]]:
+def find_ucf_lists(root: Path) -> Path | None:
+    """The folder of UCF101's split lists (classInd.txt, trainlist0N.txt, testlist0N.txt), if any.
+
+    The official archives extract to UCF-101/ and ucfTrainTestlist/ side by side, so the lists may
+    be in root, in a subfolder of root (root = their parent), or beside root (root = UCF-101/).
+    """
+    if (root / "classInd.txt").exists():
+        return root
+    for candidate in sorted(root.glob("*/classInd.txt")):
+        return candidate.parent
+    if root.is_dir() and (root.parent / "ucfTrainTestlist" / "classInd.txt").exists():
+        return root.parent / "ucfTrainTestlist"
+    return None
+
+
+def _ucf_video_root(root: Path, lists: Path, first: str) -> Path:
+    """Where the lists' relative paths (Class/v_Class_gXX_cYY.avi) resolve: root, or a folder in it (UCF-101/)."""
+    candidates = [root, *sorted(d for d in root.iterdir() if d.is_dir() and d != lists)]
+    for folder in candidates:
+        if (folder / first).exists():
+            return folder
+    raise FileNotFoundError(
+        f"UCF101 lists in {lists} name {first!r}, but no such video under {root} or its subfolders "
+        f"({', '.join(d.name for d in candidates[1:]) or 'none'}). Point --data at UCF-101/ (the videos) or "
+        "at the folder holding UCF-101/ and ucfTrainTestlist/; --ucf_lists DIR names the lists' folder.")
+
+
+def list_ucf101(root: Path, split: str, fold: int = 1, lists: Path | None = None) -> tuple[list[VideoItem], list[str]]:
     """UCF101 with the official lists: classInd.txt, trainlist0N.txt, testlist0N.txt.
 
-    The lists may sit in root or in a subfolder (ucfTrainTestlist/); videos in root/<Class>/*.avi.
+    `root` is UCF-101/ (the class folders of .avi files) or the folder that holds it; the lists are
+    found in, under or beside root (see find_ucf_lists) unless `lists` names their folder.
     """
-    lists = root if (root / "classInd.txt").exists() else next(root.glob("*/classInd.txt")).parent
+    lists = Path(lists) if lists else find_ucf_lists(root)
+    if lists is None or not (lists / "classInd.txt").exists():
+        raise FileNotFoundError(f"no UCF101 split lists (classInd.txt) in, under or beside {root}"
+                                f"{f' nor in {lists}' if lists else ''}: download ucfTrainTestlist and extract it beside "
+                                "UCF-101/, or pass --ucf_lists DIR.")
     classes = []
     for line in (lists / "classInd.txt").read_text().splitlines():
         if line.strip():
@@ -153,7 +175,7 @@ def list_ucf101(root: Path, split: str, fold: int = 1) -> tuple[list[VideoItem],
     names = [n for _, n in sorted(classes)]
     index = {n: i for i, n in enumerate(names)}
     wanted = ["train", "test"] if split == "all" else [split]
-    items = []
+    entries = []
     for part in wanted:
         list_file = lists / f"{part}list0{fold}.txt"
         if not list_file.exists():
@@ -166,11 +188,15 @@ def list_ucf101(root: Path, split: str, fold: int = 1) -> tuple[list[VideoItem],
             cls = rel.split("/")[0]
             if cls not in index:
                 raise ValueError(f"{list_file}: class {cls!r} is not in classInd.txt.")
-            items.append(VideoItem(root / rel, index[cls]))
-    return items, names
+            entries.append((rel, index[cls]))
+    if not entries:
+        return [], names
+    videos = _ucf_video_root(root, lists, entries[0][0])
+    return [VideoItem(videos / rel, label) for rel, label in entries], names
 
 
-def list_dataset(root, data_format: str = "auto", split: str = "train") -> tuple[list[VideoItem], list[str], str]:
+def list_dataset(root, data_format: str = "auto", split: str = "train",
+                 ucf_lists=None) -> tuple[list[VideoItem], list[str], str]:
     root = Path(root)
     if not root.exists():
         raise FileNotFoundError(f"data not found: {root}")
@@ -178,9 +204,12 @@ def list_dataset(root, data_format: str = "auto", split: str = "train") -> tuple
         raise ValueError(f"data_format must be one of {FORMATS}, got {data_format!r}.")
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}.")
-    fmt = detect_format(root) if data_format == "auto" else data_format
-    lister = {"strips": list_strips, "vgan": list_vgan, "folder": list_folder, "ucf101": list_ucf101}[fmt]
-    items, classes = lister(root, split)
+    fmt = ("ucf101" if ucf_lists else detect_format(root)) if data_format == "auto" else data_format
+    if fmt == "ucf101":
+        items, classes = list_ucf101(root, split, lists=ucf_lists)
+    else:
+        lister = {"strips": list_strips, "vgan": list_vgan, "folder": list_folder}[fmt]
+        items, classes = lister(root, split)
     return items, classes, fmt
 
 
@@ -189,7 +218,7 @@ def reader_for(fmt: str):
         return lambda p: read_strip(p, axis=1)
     if fmt == "vgan":
         return lambda p: read_strip(p, axis=0)
-    return read_video_file
+    return read_video
 
 
 # --- the dataset ---------------------------------------------------------------------------------
@@ -202,9 +231,10 @@ class VideoDataset(Dataset):
     """
 
     def __init__(self, root, frames: int, resolution: int, data_format: str = "auto", split: str = "train",
-                 frame_stride: int = 1, flip: bool = False, cache_dir=None, seed: int = 0, progress: bool = True):
+                 frame_stride: int = 1, flip: bool = False, cache_dir=None, seed: int = 0, progress: bool = True,
+                 ucf_lists=None):
         self.root = Path(root)
-        items, self.class_names, self.format = list_dataset(self.root, data_format, split)
+        items, self.class_names, self.format = list_dataset(self.root, data_format, split, ucf_lists=ucf_lists)
         self.frames, self.resolution, self.frame_stride, self.flip = frames, resolution, frame_stride, flip
         self.span = (frames - 1) * frame_stride + 1  # frames a clip covers in the source video
         if not items:

@@ -7,24 +7,33 @@ so they are tested without a browser.
 from __future__ import annotations
 
 import base64
-import io
 import os
 import re
 import tempfile
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from .pipeline import HRVGAN, MAX_SEED
-from .video import upscale, write_gif, write_grid_png, write_mp4
+from .video import read_video, write_grid_png, write_mp4
 
-DISPLAY_SCALE = 4          # 64x64 samples are shown 4x larger, nearest-neighbour (crisp pixels)
+# Files are encoded at the model's own resolution (a 64x64 video is 16x fewer pixels than the same
+# video enlarged 4x); the browser enlarges them with `image-rendering: pixelated`, which keeps
+# every pixel crisp.  DISPLAY_SCALE is how much larger the page shows them.
+DISPLAY_SCALE = 4
+PNG_LEVEL = 1              # zlib level of the PNGs: level 1 is several times faster than 6, a little larger
+GRID_FRAMES = 8            # frames per row of a sample grid (as the paper's Fig. 4)
 MAX_VIDEOS = 8
 MAX_STEPS = 16
 SEED_LIMIT = 2**31 - 1     # what a browser number box holds exactly; still a valid HRVGAN seed
+MAX_UPLOAD_FRAMES = 2000   # an upload is read whole; longer ones are refused
+NO_CLASS = "(no classes)"  # the class inputs' value for an unconditional model (every API input has a default)
+
+# The encoders (libx264, zlib) release the GIL: a response's files are written side by side.
+_ENCODERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hrvgan-encode")
 
 
 class DemoError(ValueError):
@@ -82,8 +91,8 @@ def check_seed(seed) -> int:
 def check_class(loaded: LoadedModel, name):
     names = loaded.model.class_names
     if not names:
-        return None
-    if name in (None, ""):
+        return None                      # unconditional: whatever the class input holds is ignored
+    if name in (None, "", NO_CLASS):
         return names[0]
     if name not in names:
         raise DemoError(f"Unknown class {name!r}: {loaded.name} knows {', '.join(names)}.")
@@ -108,19 +117,25 @@ def check_truncation(t) -> float:
     return float(t)
 
 
-def _tile(videos: np.ndarray, columns: int) -> np.ndarray:
-    """(N, T, H, W, 3) -> one video (T, rows*H, columns*W, 3), videos laid out in a grid."""
+def _tile(videos: np.ndarray, columns: int, gap: int = 0) -> np.ndarray:
+    """(N, T, H, W, 3) -> one video (T, rows*H, columns*W, 3), videos laid out in a grid (white gaps)."""
     n, t, h, w, _ = videos.shape
     rows = -(-n // columns)
-    canvas = np.zeros((t, rows * h, columns * w, 3), np.uint8)
+    canvas = np.full((t, rows * h + (rows - 1) * gap, columns * w + (columns - 1) * gap, 3), 255, np.uint8)
     for i, v in enumerate(videos):
         r, c = divmod(i, columns)
-        canvas[:, r * h:(r + 1) * h, c * w:(c + 1) * w] = v
+        canvas[:, r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = v
     return canvas
 
 
+def _encode(*jobs) -> list[str]:
+    """Run writer jobs (fn, *args) side by side; returns their paths as strings, in order."""
+    futures = [_ENCODERS.submit(fn, *args) for fn, *args in jobs]
+    return [str(f.result()) for f in futures]
+
+
 def sample(models: dict[str, LoadedModel], model_name: str, class_name, seed, num_videos, truncation, fps):
-    """-> (mp4 of all videos side by side, frame-grid PNG, [mp4, gif, png] downloads)."""
+    """-> (mp4 of all videos side by side, frame-grid PNG, [mp4, png] downloads), at the model's resolution."""
     loaded = models.get(model_name) or next(iter(models.values()))
     cls = check_class(loaded, class_name)
     seed = check_seed(seed)
@@ -129,29 +144,29 @@ def sample(models: dict[str, LoadedModel], model_name: str, class_name, seed, nu
     seeds = [min(seed + i, SEED_LIMIT) for i in range(n)]
     videos = loaded.model.sample(classes=cls, seeds=seeds, truncation=truncation)  # (N, T, H, W, 3)
     out = _out_dir()
-    tiled = _tile(videos, columns=min(n, 4))
-    mp4 = write_mp4(tiled, out / "samples.mp4", fps=fps, scale=DISPLAY_SCALE)
-    gif = write_gif(tiled, out / "samples.gif", fps=fps, scale=2)
-    grid = write_grid_png(videos, out / "grid.png", scale=2)
-    return str(mp4), str(grid), [str(mp4), str(gif), str(grid)]
+    mp4, grid = _encode((write_mp4, _tile(videos, columns=min(n, 4), gap=2), out / "samples.mp4", fps),
+                        (write_grid_png, videos, out / "grid.png", GRID_FRAMES, 1, PNG_LEVEL))
+    return mp4, grid, [mp4, grid]
 
 
-def _gif_data_uri(frames: np.ndarray, fps: float) -> str:
-    buffer = io.BytesIO()
-    images = [Image.fromarray(f) for f in upscale(frames, DISPLAY_SCALE)]
-    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
-    return "data:image/gif;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-def scrub_view(videos: np.ndarray, fps: float) -> str:
-    """Every step of a path as an animated GIF in one HTML block; the slider shows one of them in the browser."""
-    parts = [f'<div id="interp-view" data-steps="{len(videos)}">']
-    for i, video in enumerate(videos):
-        hidden = "" if i == 0 else ' style="display:none"'
-        parts.append(f'<img class="interp-step" data-step="{i}" alt="step {i + 1} of {len(videos)}"'
-                     f' src="{_gif_data_uri(video, fps)}"{hidden}>')
-    parts.append("</div>")
-    return "".join(parts)
+def scrub_view(grid_png: bytes, steps: int, frames: int, size: int, fps: float, padding: int = 2) -> str:
+    """The interpolation as a sprite sheet: the grid PNG (a row per step, a column per frame) shown one
+    cell at a time, enlarged with crisp pixels.  CSS steps through the columns (the video plays); the
+    slider only sets `--row` on the element (in the browser, no server call)."""
+    cell = size + padding
+    sheet_w, sheet_h = frames * cell + padding, steps * cell + padding
+    k = DISPLAY_SCALE
+    uri = "data:image/png;base64," + base64.b64encode(grid_png).decode()
+    name = f"hrvgan-play-{frames}-{k}"
+    return (
+        f'<div id="interp-view" data-steps="{steps}">'
+        f"<style>@keyframes {name} {{ from {{ background-position-x: {-padding * k}px }} "
+        f"to {{ background-position-x: {-(padding + frames * cell) * k}px }} }}</style>"
+        f'<div class="scrub" role="img" aria-label="interpolation step" style="--row: 0; '
+        f"width: {size * k}px; height: {size * k}px; image-rendering: pixelated; "
+        f"background-image: url({uri}); background-size: {sheet_w * k}px {sheet_h * k}px; "
+        f"background-position-y: calc((-{padding} - var(--row) * {cell}) * {k}px); "
+        f'animation: {name} {frames / fps:.3f}s steps({frames}) infinite;"></div></div>')
 
 
 def interpolate(models: dict[str, LoadedModel], model_name: str, seed_a, seed_b, class_a, class_b, steps, mode, fps):
@@ -165,6 +180,74 @@ def interpolate(models: dict[str, LoadedModel], model_name: str, seed_a, seed_b,
         raise DemoError(f"Mode must be slerp or lerp, got {mode!r}.")
     videos = loaded.model.interpolate(seed_a, seed_b, steps=steps, class_a=ca, class_b=cb, mode=mode)
     out = _out_dir()
-    walk = write_mp4(np.concatenate(list(videos)), out / "interpolation.mp4", fps=fps, scale=DISPLAY_SCALE)
-    grid = write_grid_png(videos, out / "interpolation.png", scale=2)
-    return str(walk), str(grid), scrub_view(videos, fps), steps
+    walk, grid = _encode((write_mp4, np.concatenate(list(videos)), out / "interpolation.mp4", fps),
+                         (write_grid_png, videos, out / "interpolation.png", None, 1, PNG_LEVEL))
+    t, size = videos.shape[1], videos.shape[2]
+    return walk, grid, scrub_view(Path(grid).read_bytes(), steps, t, size, fps), steps
+
+
+# --- prediction ----------------------------------------------------------------------------------
+
+def example_clips(folder) -> dict[str, Path]:
+    """Shipped held-out clips (examples/clips/<class-slug>-*.mp4), by file name."""
+    folder = Path(folder)
+    return {p.name: p for p in sorted(folder.glob("*.mp4"))} if folder.is_dir() else {}
+
+
+def class_of_clip(loaded: LoadedModel, name: str):
+    """The class a shipped clip shows, from its file name (jumping-jack-p7.mp4 -> 'jumping jack')."""
+    for c in sorted(loaded.model.class_names, key=len, reverse=True):
+        if name.startswith(slug(c) + "-"):
+            return c
+    return None
+
+
+def read_clip(path) -> np.ndarray:
+    try:
+        frames = read_video(path)
+    except ValueError as e:
+        raise DemoError(f"Could not read the video: {e} Upload an mp4, webm, avi, mov, mkv or gif.") from None
+    if len(frames) > MAX_UPLOAD_FRAMES:
+        raise DemoError(f"The video has {len(frames)} frames; upload at most {MAX_UPLOAD_FRAMES}.")
+    return frames
+
+
+def predict(models: dict[str, LoadedModel], model_name: str, clip_name, upload, class_name, seed, fps,
+            clips: dict[str, Path] | None = None):
+    """-> (mp4: context then prediction | context then the real frames, grid PNG: a row each, [mp4, png]).
+
+    The context is the first m frames of the clip (a shipped held-out clip, or an upload, which wins);
+    when the clip is long enough its real continuation is shown beside the prediction.
+    """
+    from .data import resize_video
+
+    loaded = models.get(model_name) or next(iter(models.values()))
+    model = loaded.model
+    m, n = model.context_frames, model.predicted_frames
+    if m == 0:
+        raise DemoError(f"{loaded.name} only generates: it was not trained to predict (context_frames = 0).")
+    seed, fps = check_seed(seed), check_fps(fps)
+    if upload:
+        frames = read_clip(upload)
+    else:
+        clips = clips or {}
+        if clip_name not in clips:
+            raise DemoError(f"Unknown example clip {clip_name!r}; choose one of {', '.join(clips) or 'none'} or upload a video.")
+        frames = read_clip(clips[clip_name])
+        if class_name in (None, "", NO_CLASS) and model.class_names:
+            class_name = class_of_clip(loaded, clip_name)
+    if len(frames) < m:
+        raise DemoError(f"The video has {len(frames)} frames; this model needs at least {m} to predict from.")
+    cls = check_class(loaded, class_name)
+    frames = resize_video(frames[:m + n], model.config.resolution)
+    context, real = frames[:m], frames[m:m + n]
+    predicted = model.predict(context, classes=cls, seeds=seed)[0]
+    shown = [np.concatenate([context, predicted])]
+    rows = [context, predicted]
+    if len(real) == n:
+        shown.append(np.concatenate([context, real]))
+        rows.append(real)
+    out = _out_dir()
+    mp4, grid = _encode((write_mp4, _tile(np.stack(shown), columns=len(shown), gap=2), out / "prediction.mp4", fps),
+                        (write_grid_png, rows, out / "prediction.png", None, 1, PNG_LEVEL))
+    return mp4, grid, [mp4, grid]

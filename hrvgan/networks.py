@@ -102,8 +102,59 @@ def _check_labels(labels, batch: int, num_classes: int) -> None:
         raise ValueError(f"labels must be shaped (B,) = ({batch},), got {tuple(labels.shape)}.")
 
 
+class ContextEncoder(nn.Module):
+    """Context frames X -> one feature volume per generator stage (a U-Net's contracting path).
+
+    The input is the whole clip with the frames to predict filled with the last context frame (the
+    copy-last-frame guess, so that every level, the finest included, carries the scene to every
+    future time step) plus a mask channel that says which frames are given: (B, 4, T, H, W).  Each level mirrors a generator stage in reverse
+    (3x3x3 conv, LeakyReLU, then the stage's down-sampling), so level k has the shape of generator
+    stage k's output, time included; a zero-initialised 1x1x1 conv per level turns it into what is
+    added to that stage.  With zero-initialised skips, a generator that was trained for generation
+    alone starts out unchanged when the encoder is added.
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        chans = config.stage_channels
+        self.from_rgb = nn.Conv3d(4, chans[-1], kernel_size=1)
+        # Level i (coarse to fine) has chans[i] channels; convs run from the finest level down.
+        self.convs = nn.ModuleList(nn.Conv3d(cin, cout, 3, padding=1)
+                                   for cin, cout in zip(chans[:0:-1], chans[-2::-1]))
+        self.pools = [(2 if t else 1, 2, 2) for t in reversed(config.temporal_upsample)]
+        self.skips = nn.ModuleList(nn.Conv3d(c, c, kernel_size=1) for c in chans)
+        for skip in self.skips:
+            nn.init.zeros_(skip.weight)
+            nn.init.zeros_(skip.bias)
+        self.slope = config.leaky_slope
+
+    def forward(self, clip: torch.Tensor, mask: torch.Tensor) -> list[torch.Tensor]:
+        """clip (B, 3, T, H, W) with filled-in future frames, mask (B, 1, T, 1, 1) -> [level 0 (4x4x4), ..., level N]."""
+        x = F.leaky_relu(self.from_rgb(torch.cat([clip, mask.expand_as(clip[:, :1])], dim=1)), self.slope)
+        levels = [x]
+        for conv, pool in zip(self.convs, self.pools):
+            x = F.leaky_relu(conv(F.avg_pool3d(x, pool)), self.slope)
+            levels.append(x)
+        return [skip(f) for skip, f in zip(self.skips, reversed(levels))]
+
+
+def context_clip(context: torch.Tensor, frames: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Context (B, 3, m, H, W) -> the clip with frames m..T-1 set to frame m-1, and its mask (B, 1, T, 1, 1)."""
+    b, _, m, h, w = context.shape
+    clip = torch.cat([context, context[:, :, -1:].expand(b, 3, frames - m, h, w)], dim=2)
+    mask = context.new_zeros(b, 1, frames, 1, 1)
+    mask[:, :, :m] = 1
+    return clip, mask
+
+
 class Generator(nn.Module):
-    """(z (B, latent_dim), labels (B,) or None) -> video (B, 3, T, H, W) in [-1, 1]."""
+    """(z (B, latent_dim), labels (B,) or None[, context]) -> video (B, 3, T, H, W) in [-1, 1].
+
+    A model with ``config.context_frames = m > 0`` also predicts: given ``context`` (B, 3, m, H, W),
+    the first m frames of the clip, it makes the whole clip; frames m..T-1 are the prediction (the
+    first m are an echo of the context that callers replace by the context itself).  Without
+    context it generates from noise as a generation-only model does (the encoder is not run).
+    """
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -120,6 +171,7 @@ class Generator(nn.Module):
             for cin, cout, up_t in zip(chans[:-1], chans[1:], config.temporal_upsample)
         )
         self.to_rgb = nn.Conv3d(chans[-1], 3, kernel_size=1)                        # final 1x1x1 conv
+        self.encoder = ContextEncoder(config) if config.context_frames else None    # prediction: X -> skips
 
     def mapping(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """(z, labels) -> the fully connected code w (B, latent_dim)."""
@@ -131,24 +183,41 @@ class Generator(nn.Module):
             x = torch.cat([x, pixel_norm(embed_labels(self.embed, labels))], dim=1)
         return F.relu(self.fc(x))
 
-    def synthesis(self, w: torch.Tensor) -> torch.Tensor:
+    def synthesis(self, w: torch.Tensor, skips: list[torch.Tensor] | None = None) -> torch.Tensor:
         x = self.input(w[:, :, None, None, None])                     # (B, C0, 4, 4, 4)
         x = F.relu(self.input_norm(x))
-        for stage in self.stages:
+        if skips is not None:
+            x = x + skips[0]
+        for i, stage in enumerate(self.stages, start=1):
             x = stage(x)                                              # (B, Ci, Ti, Hi, Wi)
+            if skips is not None:
+                x = x + skips[i]                                      # what the context says about this level
         x = self.to_rgb(x)                                            # (B, 3, T, H, W)
         # Table 1 ends in ReLU, which cannot produce the negative half of an RGB range in [-1, 1];
         # tanh bounds the output smoothly and is what the data is scaled to.
         return torch.tanh(x) if self.config.output_activation == "tanh" else x
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None, truncation: float = 1.0) -> torch.Tensor:
+    def encode_context(self, context: torch.Tensor) -> list[torch.Tensor]:
+        c = self.config
+        if self.encoder is None:
+            raise ValueError("this generator has no context encoder (context_frames=0): it only generates.")
+        expected = (3, c.context_frames, c.resolution, c.resolution)
+        if context.ndim != 5 or tuple(context.shape[1:]) != expected:
+            raise ValueError(f"context must be shaped (B, {', '.join(map(str, expected))}), got {tuple(context.shape)}.")
+        return self.encoder(*context_clip(context, c.frames))
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None, truncation: float = 1.0,
+                context: torch.Tensor | None = None) -> torch.Tensor:
+        skips = None if context is None else self.encode_context(context)
+        if skips is not None and skips[0].shape[0] != z.shape[0]:
+            raise ValueError(f"context has {skips[0].shape[0]} clips but z has {z.shape[0]} rows.")
         w = self.mapping(z, labels)
         if truncation != 1.0:
             # Pull w toward the code of the mean latent (z = 0) of the same class: StyleGAN's truncation
             # trick.  (Scaling z itself would do nothing: pixel norm removes its length.)
             w0 = self.mapping(torch.zeros_like(z), labels)
             w = w0 + truncation * (w - w0)
-        return self.synthesis(w)
+        return self.synthesis(w, skips)
 
 
 class Discriminator(nn.Module):

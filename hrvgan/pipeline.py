@@ -18,6 +18,7 @@ from torch import nn
 
 from .config import ModelConfig
 from .networks import Generator
+from .video import to_float, to_uint8
 
 logger = logging.getLogger(__name__)
 
@@ -27,18 +28,6 @@ CARD_NAME = "README.md"
 PICKLE_NAMES = ("pytorch_model.bin", "model.pt", "model.pth", "model.ckpt")
 MAX_SEED = 2**63 - 1
 CHUNK = 4  # videos per generator call; fixed so that output never depends on the batch
-
-
-def to_uint8(video: torch.Tensor) -> np.ndarray:
-    """(B, 3, T, H, W) in [-1, 1] -> numpy uint8 (B, T, H, W, 3)."""
-    x = ((video.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return x.permute(0, 2, 3, 4, 1).cpu().numpy()
-
-
-def to_float(videos: np.ndarray) -> torch.Tensor:
-    """numpy uint8 (B, T, H, W, 3) -> float (B, 3, T, H, W) in [-1, 1]: the inverse of to_uint8."""
-    videos = np.require(videos, requirements=["C", "W"])  # copies only read-only (memory-mapped) or strided input
-    return torch.from_numpy(videos).permute(0, 4, 1, 2, 3).float().div(127.5).sub(1)
 
 
 def check_seed(seed) -> int:
@@ -119,9 +108,20 @@ class HRVGAN(
         raise ValueError(f"class must be a name or an index, got {cls!r} ({type(cls).__name__}).")
 
     # -- generation ------------------------------------------------------------------------------
+    @property
+    def context_frames(self) -> int:
+        """m: frames `predict` takes (0: a generation-only model)."""
+        return self.config.context_frames
+
+    @property
+    def predicted_frames(self) -> int:
+        """n: frames `predict` returns (0: a generation-only model)."""
+        return self.config.predicted_frames
+
     @torch.inference_mode()
-    def generate(self, z: torch.Tensor, labels: torch.Tensor | None, truncation: float = 1.0) -> np.ndarray:
-        """Latents (N, latent_dim) and labels -> uint8 videos (N, T, H, W, 3).
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None, truncation: float = 1.0,
+                 context: torch.Tensor | None = None) -> np.ndarray:
+        """Latents (N, latent_dim) and labels [and context (N, 3, m, H, W)] -> uint8 videos (N, T, H, W, 3).
 
         The generator always runs on chunks of exactly CHUNK videos (the last one padded): conv
         kernels give bit-different results for different batch sizes, but not for different
@@ -133,13 +133,66 @@ class HRVGAN(
         for i in range(0, n, CHUNK):
             zc = z[i:i + CHUNK]
             lab = None if labels is None else labels[i:i + CHUNK]
+            ctx = None if context is None else context[i:i + CHUNK]
             pad = CHUNK - zc.shape[0]
             if pad:
                 zc = torch.cat([zc, zc[:1].expand(pad, -1)])
                 lab = None if lab is None else torch.cat([lab, lab[:1].expand(pad, *lab.shape[1:])])
-            video = self.generator(zc.to(self.device), None if lab is None else lab.to(self.device), truncation=truncation)
+                ctx = None if ctx is None else torch.cat([ctx, ctx[:1].expand(pad, *ctx.shape[1:])])
+            video = self.generator(zc.to(self.device), None if lab is None else lab.to(self.device), truncation=truncation,
+                                   context=None if ctx is None else ctx.to(self.device))
             out.append(to_uint8(video[:CHUNK - pad]))
         return np.concatenate(out)
+
+    def _labels(self, classes, n: int, what: str) -> torch.Tensor | None:
+        """Classes (a name/index or a list of them) -> (n,) indices, or None for an unconditional model."""
+        if not self.config.conditional:
+            if any(c is not None for c in _listify(classes)):
+                raise ValueError("this model is unconditional: it has no classes; pass classes=None.")
+            return None
+        if classes is None:
+            raise ValueError(f"this model is class-conditional; {what} needs classes= one of {self.class_names}.")
+        cls = [self.class_index(c) for c in _listify(classes)]
+        if len(cls) == 1:
+            cls = cls * n
+        if len(cls) != n:
+            raise ValueError(f"got {len(cls)} classes for {n} videos; give one class per video or a single one.")
+        return torch.tensor(cls, dtype=torch.long)
+
+    def predict(self, context, classes=None, seeds=None, truncation: float = 1.0) -> np.ndarray:
+        """The frames that follow a clip (paper eqs. 10, 15: X -> Y).
+
+        ``context``: uint8 (N, m, H, W, 3) clips or one (m, H, W, 3) clip, m >= ``context_frames``
+        (the last ``context_frames`` are used); frames of another size are centre-cropped and resized.
+        Returns uint8 (N, n, H, W, 3) with n = ``predicted_frames``, at the model's resolution.
+        ``seeds`` (default 0) picks among plausible continuations; ``classes`` as in `sample`.
+        """
+        m, c = self.context_frames, self.config
+        if m == 0:
+            raise ValueError("this model only generates (context_frames = 0): load a prediction model, "
+                             "e.g. one trained with `--task prediction`.")
+        context = np.asarray(context)
+        if context.ndim == 4:
+            context = context[None]
+        if context.dtype != np.uint8 or context.ndim != 5 or context.shape[-1] != 3:
+            raise ValueError(f"context must be uint8 frames shaped (N, m, H, W, 3) or (m, H, W, 3), "
+                             f"got {context.dtype} {context.shape}.")
+        if context.shape[1] < m:
+            raise ValueError(f"this model predicts from {m} context frames; the clip has only {context.shape[1]}.")
+        context = context[:, -m:]
+        if context.shape[2:4] != (c.resolution, c.resolution):
+            from .data import resize_video
+            context = np.stack([resize_video(clip, c.resolution) for clip in context])
+        n = len(context)
+        seeds = [check_seed(s) for s in _listify(0 if seeds is None else seeds)]
+        if len(seeds) == 1:
+            seeds = seeds * n
+        if len(seeds) != n:
+            raise ValueError(f"got {len(seeds)} seeds for {n} clips; give one seed per clip or a single one.")
+        z = torch.stack([latent(s, c.latent_dim) for s in seeds])
+        labels = self._labels(classes, n, "predict")
+        clips = self.generate(z, labels, truncation, context=to_float(context))
+        return clips[:, m:]
 
     def sample(self, classes=None, seeds: int | Sequence[int] = 0, truncation: float = 1.0) -> np.ndarray:
         """Videos for (class, seed) pairs -> uint8 (N, T, H, W, 3).

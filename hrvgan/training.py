@@ -35,7 +35,7 @@ from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from . import losses
+from . import augment, losses
 from .config import ModelConfig
 from .data import VideoDataset, seed_worker
 from .networks import Discriminator
@@ -52,6 +52,7 @@ class TrainConfig:
     # data
     data: str = ""                          # dataset folder (or VGAN list file)
     data_format: str = "auto"               # auto | strips | vgan | ucf101 | folder
+    ucf_lists: str = ""                     # UCF101's split lists (default: found in, under or beside --data)
     split: str = "train"                    # which split to train on: train | test | all
     frame_stride: int = 1                   # take every n-th frame of the source video
     flip: bool = False                      # random horizontal flips
@@ -64,6 +65,12 @@ class TrainConfig:
     g_norm: str = "pixel"                   # pixel (eq. 8) | batch | none
     class_names: list = field(default_factory=list)  # display names for the data's classes (optional)
     conditional: bool = True                # False trains without labels even if the data has classes
+    # task: generation from noise, or prediction (X -> Y, paper eqs. 10, 15) by a network that also generates
+    task: str = "generation"                # generation | prediction
+    context_frames: int = 0                 # m, frames given (prediction); 0 = half the clip
+    predicted_frames: int = 0               # n, frames predicted; 0 = the rest of the clip (m + n = frames)
+    generation_prob: float = 0.5            # prediction task: share of steps with the context dropped (m = 0: generation)
+    init_from: str = ""                     # a model folder whose generator tensors that fit start G (fine-tuning)
     # optimisation (Algorithm 1)
     max_steps: int = 10000                  # generator steps
     batch_size: int = 8                     # videos per process per step
@@ -77,7 +84,8 @@ class TrainConfig:
     gp_every: int = 1                       # apply the penalty every n D steps (lazy regularisation)
     drift_weight: float = 0.001             # epsilon_drift * E[D(x)^2]
     adv_weight: float = 1.0                 # alpha of eq. 15
-    mse_weight: float = 0.0                 # beta of eq. 15 (pixel loss against the real batch of the same classes)
+    mse_weight: float = 0.0                 # beta of eq. 15: the pixel loss of eq. 10 on predicted frames (prediction steps)
+    augment: str = ""                       # DiffAugment before D: comma-separated color,translation,cutout ("" = none)
     diversity_weight: float = 0.0           # mode-seeking term (MSGAN): keeps seeds of one class apart
     ema_decay: float = 0.999                # EMA of G's weights (used for samples and export)
     mixed_precision: str = ""               # no | bf16 | fp16; "" = what `accelerate launch` / its config says
@@ -108,10 +116,14 @@ class TrainConfig:
             (self.checkpoints_total_limit >= 1, "checkpoints_total_limit must be >= 1"),
             (0 <= self.ema_decay < 1, "ema_decay must be in [0, 1)"),
             (not self.push_to_hub or self.hub_model_id, "--push_to_hub needs --hub_model_id user/name"),
+            (self.task in ("generation", "prediction"), f"task must be generation or prediction, got {self.task!r}"),
+            (0 <= self.generation_prob < 1, "generation_prob must be in [0, 1)"),
+            (self.context_frames >= 0 and self.predicted_frames >= 0, "context_frames and predicted_frames must be >= 0"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+        augment.parse_policy(self.augment)
 
     @classmethod
     def from_yaml(cls, path, **overrides) -> "TrainConfig":
@@ -129,6 +141,16 @@ class TrainConfig:
             raise ValueError(f"class_names lists {len(self.class_names)} names but the data has "
                              f"{len(class_names)} classes ({class_names}).")
         overrides = dict(width=self.width, g_norm=self.g_norm)
+        frames = ModelConfig.from_preset(self.preset).frames
+        if self.task == "prediction":
+            m = self.context_frames or (frames - self.predicted_frames if self.predicted_frames else frames // 2)
+            n = self.predicted_frames or frames - m
+            if m + n != frames or not 0 < m < frames:
+                raise ValueError(f"context_frames ({m}) + predicted_frames ({n}) must equal the preset's {frames} frames, "
+                                 "each at least 1: the pair (X, Y) is cut from one clip of the model's length.")
+            overrides["context_frames"] = m
+        elif self.context_frames or self.predicted_frames:
+            raise ValueError("context_frames / predicted_frames need --task prediction.")
         if self.latent_dim:
             overrides["latent_dim"] = self.latent_dim
         if not self.conditional:
@@ -178,12 +200,14 @@ class Trainer:
         with acc.main_process_first():  # rank 0 decodes and caches; the others then read its cache
             self.dataset = VideoDataset(cfg.data, frames=preset.frames, resolution=preset.resolution,
                                         data_format=cfg.data_format, split=cfg.split, frame_stride=cfg.frame_stride,
-                                        flip=cfg.flip, cache_dir=cfg.cache_dir or None,
+                                        flip=cfg.flip, cache_dir=cfg.cache_dir or None, ucf_lists=cfg.ucf_lists or None,
                                         seed=cfg.seed * 1000 + acc.process_index, progress=acc.is_local_main_process)
         self.model_config = cfg.model_config(self.dataset.class_names)
         mc = self.model_config
         set_seed(cfg.seed)  # the same initial weights on every rank
         self.pipeline = HRVGAN(mc)                 # holds the EMA generator: what gets exported
+        if cfg.init_from:
+            self.init_generator(cfg.init_from)
         self.G = copy.deepcopy(self.pipeline.generator).train().requires_grad_(True)
         self.D = Discriminator(mc).train()
         self.ema = self.pipeline.generator.requires_grad_(False)
@@ -210,6 +234,36 @@ class Trainer:
         self.stop_requested: str | None = None
 
     # -- helpers --------------------------------------------------------------------------------------
+    def init_generator(self, ref: str) -> None:
+        """Start G from a trained model: every tensor whose name and shape fit is copied (fine-tuning)."""
+        source = HRVGAN.from_pretrained(ref).generator.state_dict()
+        target = self.pipeline.generator.state_dict()
+        fit = {k: v for k, v in source.items() if k in target and target[k].shape == v.shape}
+        if not fit:
+            raise ValueError(f"--init_from {ref}: none of its tensors fits this model ({self.model_config.preset}, "
+                             f"width {self.model_config.width}); it cannot start this run.")
+        self.pipeline.generator.load_state_dict(fit, strict=False)
+        self.log("initialised %d of %d generator tensors from %s", len(fit), len(target), ref)
+
+    def predicting(self) -> bool:
+        """Whether this step trains prediction (else generation): the same answer on every rank and on resume."""
+        if self.model_config.context_frames == 0:
+            return False
+        draw = np.random.default_rng([self.cfg.seed, self.step]).random()
+        return bool(draw >= self.cfg.generation_prob)
+
+    def fake_clips(self, real: torch.Tensor, labels, z: torch.Tensor, predict: bool) -> torch.Tensor:
+        """Generated clips; on prediction steps the first m frames are the real context X and the rest G's Ŷ."""
+        if not predict:
+            return self.G(z, labels)
+        m = self.model_config.context_frames
+        context = real[:, :, :m]
+        out = self.G(z, labels, context=context)
+        return torch.cat([context.to(out.dtype), out[:, :, m:]], dim=2)
+
+    def critic(self, videos: torch.Tensor, labels) -> torch.Tensor:
+        return self.D(augment.augment(videos, self.cfg.augment), labels)
+
     def log(self, msg, *args):
         if self.accelerator.is_main_process:
             logger.info(msg, *args)
@@ -252,12 +306,15 @@ class Trainer:
     def d_step(self, data) -> dict:
         """One D update from gradient_accumulation_steps micro-batches (Accelerate scales each loss)."""
         cfg, acc = self.cfg, self.accelerator
+        predict = self.predicting()
         for _ in range(acc.gradient_accumulation_steps):
             real, labels = next(data)
             labels = self.labels_for(labels)
             with torch.no_grad(), acc.autocast():
-                fake = self.G(self.new_z(real.shape[0]), labels)
+                fake = self.fake_clips(real, labels, self.new_z(real.shape[0]), predict)
             with acc.autocast():
+                # One augmentation draw for real and fake each; the penalty sees the same augmented pair.
+                real, fake = augment.augment(real, cfg.augment), augment.augment(fake.float(), cfg.augment)
                 real_scores, fake_scores = self.D(real, labels), self.D(fake, labels)
                 loss = losses.D_LOSSES[cfg.loss](real_scores.float(), fake_scores.float())        # Loss/D/adv
                 logs = {"Loss/D/adv": loss.detach()}
@@ -280,19 +337,23 @@ class Trainer:
 
     def g_step(self, data) -> dict:
         cfg, acc = self.cfg, self.accelerator
+        predict = self.predicting()
         self.D.requires_grad_(False)
         for _ in range(acc.gradient_accumulation_steps):
             real, labels = next(data)
             labels = self.labels_for(labels)
             z, half = self.new_z(real.shape[0]), real.shape[0] // 2
-            if cfg.diversity_weight > 0 and labels is not None:
-                labels = torch.cat([labels[:half], labels[:half], labels[2 * half:]])  # pairs share a class
+            if cfg.diversity_weight > 0:  # pairs (i, half + i) share class and context, not z
+                real = torch.cat([real[:half], real[:half], real[2 * half:]])
+                if labels is not None:
+                    labels = torch.cat([labels[:half], labels[:half], labels[2 * half:]])
             with acc.autocast():
-                fake = self.G(z, labels)
-                adv = losses.G_LOSSES[cfg.loss](self.D(fake, labels).float())                        # Loss/G/adv
+                fake = self.fake_clips(real, labels, z, predict)
+                adv = losses.G_LOSSES[cfg.loss](self.critic(fake, labels).float())                  # Loss/G/adv
                 logs = {"Loss/G/adv": adv.detach()}
-                if cfg.mse_weight > 0:
-                    pixel = losses.mse_loss(fake.float(), real.float())                               # Loss/G/mse
+                if predict:
+                    m = self.model_config.context_frames
+                    pixel = losses.mse_loss(fake[:, :, m:].float(), real[:, :, m:].float())         # eq. 10: Ŷ vs Y
                     loss = losses.combined_loss(adv, pixel, cfg.adv_weight, cfg.mse_weight)          # eq. 15
                     logs["Loss/G/mse"] = pixel.detach()
                 else:
@@ -419,6 +480,8 @@ class Trainer:
         tracker = self.accelerator.get_tracker("tensorboard", unwrap=True)
         if tracker is not None and hasattr(tracker, "add_image"):  # the grid: a row per sample, a column per frame
             tracker.add_image("Samples/ema", frame_grid(videos, max_frames=8), self.step, dataformats="HWC")
+            # The same samples as playing videos (TensorBoard's add_video encodes them with moviepy).
+            tracker.add_video("Samples/video", torch.from_numpy(videos).permute(0, 1, 4, 2, 3), self.step, fps=8)
 
     def export(self, folder: Path | None = None, metrics: dict | None = None) -> Path:
         """Write the EMA generator as a save_pretrained folder (model/) with a model card and sample GIF."""

@@ -1,17 +1,30 @@
-"""Video files: mp4 (H.264, yuv420p, plays in every browser), gif and frame-grid PNG.
+"""Video files: mp4 (H.264, yuv420p, plays in every browser), gif and frame-grid PNG, read and
+written through imageio's v3 API (PyAV underneath for video, Pillow for images).
 
-Frames are numpy uint8 arrays shaped (T, H, W, 3); several videos are (N, T, H, W, 3).
+Frames are numpy uint8 arrays shaped (T, H, W, 3); several videos are (N, T, H, W, 3).  The
+networks work on float tensors (B, 3, T, H, W) in [-1, 1]; `to_uint8` / `to_float` convert.
 """
 
 from __future__ import annotations
 
 import os
-from fractions import Fraction
 from pathlib import Path
 
-import av
+import imageio.v3 as iio
 import numpy as np
-from PIL import Image
+import torch
+
+
+def to_uint8(video: torch.Tensor) -> np.ndarray:
+    """(B, 3, T, H, W) in [-1, 1] -> numpy uint8 (B, T, H, W, 3)."""
+    x = ((video.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 4, 1).cpu().numpy()
+
+
+def to_float(videos: np.ndarray) -> torch.Tensor:
+    """numpy uint8 (B, T, H, W, 3) -> float (B, 3, T, H, W) in [-1, 1]: the inverse of to_uint8."""
+    videos = np.require(videos, requirements=["C", "W"])  # copies only read-only (memory-mapped) or strided input
+    return torch.from_numpy(videos).permute(0, 4, 1, 2, 3).float().div(127.5).sub(1)
 
 
 def _check_video(frames: np.ndarray) -> np.ndarray:
@@ -33,21 +46,16 @@ def _atomic_path(path: Path) -> Path:
     return path.with_name(f".{path.stem}.tmp{path.suffix}")
 
 
-def write_mp4(frames: np.ndarray, path, fps: float = 8, scale: int = 1, crf: int = 18) -> Path:
+def write_mp4(frames: np.ndarray, path, fps: float = 8, scale: int = 1) -> Path:
     """H.264 mp4 in yuv420p (which needs even sizes: odd ones are padded by one pixel)."""
     frames = upscale(_check_video(frames), scale)
     t, h, w, _ = frames.shape
     frames = np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
     path = Path(path)
     tmp = _atomic_path(path)
-    with av.open(str(tmp), mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
-        stream.width, stream.height = frames.shape[2], frames.shape[1]
-        stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "veryfast"}
-        for frame in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        container.mux(stream.encode())
+    with iio.imopen(tmp, "w", plugin="pyav", extension=".mp4") as file:
+        file.init_video_stream("libx264", fps=fps, pixel_format="yuv420p")
+        file.write(frames)
     os.replace(tmp, path)
     return path
 
@@ -55,17 +63,21 @@ def write_mp4(frames: np.ndarray, path, fps: float = 8, scale: int = 1, crf: int
 def write_gif(frames: np.ndarray, path, fps: float = 8, scale: int = 1) -> Path:
     """Looping GIF."""
     frames = upscale(_check_video(frames), scale)
-    images = [Image.fromarray(f) for f in frames]
     path = Path(path)
     tmp = _atomic_path(path)
-    images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
-                   duration=int(round(1000 / fps)), loop=0, optimize=False)
+    iio.imwrite(tmp, frames, extension=".gif", duration=int(round(1000 / fps)), loop=0)
     os.replace(tmp, path)
     return path
 
 
 def frame_grid(videos: np.ndarray, max_frames: int | None = None, padding: int = 2, scale: int = 1) -> np.ndarray:
-    """(N, T, H, W, 3) -> one image with a row per video and a column per frame (paper Fig. 4)."""
+    """(N, T, H, W, 3) -> one image with a row per video and a column per frame (paper Fig. 4).
+
+    A list of videos of different lengths is accepted too: short rows end in blank cells.
+    """
+    if isinstance(videos, (list, tuple)) and len({len(v) for v in videos}) > 1:
+        longest = max(len(v) for v in videos)
+        videos = [np.concatenate([v, np.full((longest - len(v), *v.shape[1:]), 255, np.uint8)]) for v in videos]
     videos = np.asarray(videos)
     if videos.ndim == 4:
         videos = videos[None]
@@ -84,21 +96,29 @@ def frame_grid(videos: np.ndarray, max_frames: int | None = None, padding: int =
     return grid
 
 
-def write_grid_png(videos: np.ndarray, path, max_frames: int | None = None, scale: int = 1) -> Path:
+def write_grid_png(videos: np.ndarray, path, max_frames: int | None = None, scale: int = 1, compress_level: int = 6) -> Path:
     path = Path(path)
     tmp = _atomic_path(path)
-    Image.fromarray(frame_grid(videos, max_frames=max_frames, scale=scale)).save(tmp, format="PNG")
+    iio.imwrite(tmp, frame_grid(videos, max_frames=max_frames, scale=scale), extension=".png", compress_level=compress_level)
     os.replace(tmp, path)
     return path
 
 
 def read_video(path) -> np.ndarray:
-    """Decode every frame of a video file to uint8 (T, H, W, 3)."""
-    with av.open(str(path)) as container:
-        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    if not frames:
+    """Decode every frame of a video file (mp4, avi, webm, mkv, mov, gif) to uint8 (T, H, W, 3)."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() == ".gif":
+            frames = iio.imread(path, index=None, mode="RGB")
+        else:
+            frames = iio.imread(path, plugin="pyav", format="rgb24")
+    except Exception as e:  # noqa: BLE001 - every decoder failure becomes one clear error
+        raise ValueError(f"{path} is not a readable video ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}).") from e
+    if frames.ndim == 3:  # a single frame (a still image)
+        frames = frames[None]
+    if frames.ndim != 4 or len(frames) == 0:
         raise ValueError(f"{path} has no video frames.")
-    return np.stack(frames)
+    return np.ascontiguousarray(frames[..., :3])
 
 
 def write_video(frames: np.ndarray, path, fps: float = 8, scale: int = 1) -> Path:

@@ -13,14 +13,22 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 
-WEIZMANN = ROOT.parent / "shared" / "data" / "weizmann-actions"
+WEIZMANN_FULL = ROOT.parent / "shared" / "data" / "weizmann-actions"
+WEIZMANN_MINI = Path(__file__).parent / "data" / "weizmann-mini"  # 24 real clips, 32x32x32 (scripts/make_test_data.py)
 
 
 @pytest.fixture(scope="session")
 def weizmann() -> Path:
-    if not WEIZMANN.is_dir():
-        pytest.skip(f"real data not found at {WEIZMANN} (it sits beside the repo in ../shared on CI)")
-    return WEIZMANN
+    """Real Weizmann clips shipped with the tests: performers 0-1 train (16 clips), 7 test (8 clips)."""
+    return WEIZMANN_MINI
+
+
+@pytest.fixture(scope="session")
+def weizmann_full() -> Path:
+    """The full data beside the repo, for `-m realdata` measurements only (deselected by default)."""
+    if not WEIZMANN_FULL.is_dir():
+        pytest.fail(f"-m realdata needs the full data at {WEIZMANN_FULL}")
+    return WEIZMANN_FULL
 
 
 @pytest.fixture

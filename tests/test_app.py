@@ -18,7 +18,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 @pytest.fixture(scope="module")
 def model_dirs(tmp_path_factory):
     root = tmp_path_factory.mktemp("models")
-    HRVGAN(ModelConfig.from_preset("tiny", class_names=["bend", "jumping jack", "wave"])).save_pretrained(root / "actions")
+    HRVGAN(ModelConfig.from_preset("tiny", class_names=["bend", "jumping jack", "wave"], context_frames=4)).save_pretrained(
+        root / "actions")
     HRVGAN(ModelConfig.from_preset("tiny")).save_pretrained(root / "golf")
     return root
 
@@ -51,11 +52,38 @@ def check_png(path):
         assert im.format == "PNG"
 
 
+def video_path(video):
+    return video["video"] if isinstance(video, dict) else video
+
+
 def test_sample_api_with_no_arguments(client):
     video, grid, files = client.predict(api_name="/sample")
-    check_mp4(video["video"] if isinstance(video, dict) else video, frames=8)
+    check_mp4(video_path(video), frames=8)
     check_png(grid)
-    assert len(files) == 3
+    assert [f.rsplit(".", 1)[1] for f in files] == ["mp4", "png"]
+
+
+def test_predict_api_with_no_arguments_and_with_an_upload(client):
+    from gradio_client import handle_file
+
+    video, grid, files = client.predict(api_name="/predict")          # the first shipped held-out clip
+    check_mp4(video_path(video), frames=8)
+    with Image.open(grid) as im:
+        assert im.size[1] == 3 * 34 + 2                               # rows: context, prediction, real
+    clip = sorted((ROOT / "examples" / "clips").glob("*.mp4"))[0]
+    a = client.predict(upload=handle_file(str(clip)), seed=1, api_name="/predict")[1]
+    b = client.predict(upload=handle_file(str(clip)), seed=2, api_name="/predict")[1]
+    assert open(a, "rb").read() != open(b, "rb").read()              # a seed changes the prediction
+
+
+def test_predict_api_rejects_a_file_that_is_no_video(client, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    junk = tmp_path / "clip.mp4"
+    junk.write_bytes(b"no video here" * 50)
+    with pytest.raises(AppError, match="Could not read the video"):
+        client.predict(upload=handle_file(str(junk)), api_name="/predict")
 
 
 def test_sample_api_with_arguments(client):
@@ -66,9 +94,9 @@ def test_sample_api_with_arguments(client):
 
 def test_interpolate_api(client):
     walk, grid, html, slider = client.predict(seed_a=3, seed_b=4, steps=5, api_name="/interpolate")
-    check_mp4(walk["video"] if isinstance(walk, dict) else walk, frames=5 * 8)
+    check_mp4(video_path(walk), frames=5 * 8)
     check_png(grid)
-    assert html.count('class="interp-step"') == 5
+    assert 'data-steps="5"' in html and html.count('class="scrub"') == 1
 
 
 def test_bad_input_is_a_message_not_a_traceback(client):
@@ -100,7 +128,17 @@ def test_unconditional_and_several_models(model_dirs):
         video, grid, _ = c.predict(model_name="golf", class_name=None, api_name="/sample")
         check_png(grid)
         walk, grid, html, _ = c.predict(model_name="golf", class_a=None, class_b=None, steps=3, api_name="/interpolate")
-        assert html.count('class="interp-step"') == 3
+        assert 'data-steps="3"' in html
+
+    # An unconditional model alone: every API input has a default.
+    with AppServer(str(model_dirs / "golf")) as srv:
+        c = Client(srv.url, verbose=False)
+        check_png(c.predict(api_name="/sample")[1])
+        walk, grid, html, _ = c.predict(api_name="/interpolate")
+        check_mp4(video_path(walk), frames=8 * 8)
+        from gradio_client.exceptions import AppError
+        with pytest.raises(AppError, match="only generates"):
+            c.predict(api_name="/predict")
 
 
 def test_default_weights_serve(tmp_path):
@@ -135,21 +173,38 @@ def test_browser_generate_and_scrub(server):
         page.wait_for_selector("video[src]", timeout=60000)
         assert page.locator("img[src*='grid.png']").count() >= 1
 
+        # Files come at 1x and the browser enlarges them without smoothing: crisp pixels.
+        rendering = "(sel) => getComputedStyle(document.querySelector(sel)).imageRendering"
+        assert page.evaluate(rendering, "#sample-video video") == "pixelated"
+        assert page.evaluate(rendering, "#sample-grid img") == "pixelated"
+        shown = page.evaluate("() => document.querySelector('#sample-video video').getBoundingClientRect().width")
+        assert shown >= 2 * page.evaluate("() => document.querySelector('#sample-video video').videoWidth")
+        # Downloads: the mp4 and the png, as links.
+        assert page.locator("a[download][href*='samples.mp4']").count() >= 1
+        assert page.locator("a[download][href*='grid.png']").count() >= 1
+
         page.get_by_role("tab", name="Interpolate").click()
         page.get_by_role("button", name="Interpolate", exact=True).click()
-        page.wait_for_function("document.querySelectorAll('#interp-view img.interp-step').length === 8", timeout=60000)
-        visible = "() => [...document.querySelectorAll('#interp-view img.interp-step')].findIndex(i => i.style.display !== 'none')"
-        assert page.evaluate(visible) == 0
+        page.wait_for_function("document.querySelector('#interp-view .scrub') !== null", timeout=60000)
+        row = "() => getComputedStyle(document.querySelector('#interp-view .scrub')).getPropertyValue('--row').trim()"
+        position = "() => getComputedStyle(document.querySelector('#interp-view .scrub')).backgroundPositionY"
+        assert page.evaluate(row) == "0"
+        first = page.evaluate(position)
+        assert page.evaluate(rendering, "#interp-view .scrub") == "pixelated"
         slider = page.get_by_label("Step along the path (drag: no new generation)").and_(page.locator("input[type=range]"))
         requests = []
         page.on("request", lambda r: requests.append(r.url) if "/queue/join" in r.url else None)
         slider.focus()
         for _ in range(3):
             slider.press("ArrowRight")
-        page.wait_for_function(f"({visible})() === 3", timeout=5000)
-        src_now = page.evaluate("() => [...document.querySelectorAll('#interp-view img')].find(i => i.style.display !== 'none').src")
-        first = page.evaluate("() => document.querySelector('#interp-view img').src")
-        assert src_now != first                       # the view changed
+        page.wait_for_function(f"({row})() === '3'", timeout=5000)
+        assert page.evaluate(position) != first       # the view moved to another row of the sheet
         assert requests == []                         # and no new generation was asked of the server
+
+        page.get_by_role("tab", name="Predict").click()
+        page.get_by_role("button", name="Predict", exact=True).click()
+        page.wait_for_selector("#predict-video video[src]", timeout=60000)
+        assert page.locator("#predict-grid img[src*='prediction.png']").count() == 1
+        assert page.evaluate(rendering, "#predict-video video") == "pixelated"
         assert errors == []
         browser.close()

@@ -28,23 +28,33 @@ def write_avi(frames: np.ndarray, path):
         c.mux(s.encode())
 
 
-def test_weizmann_strips_quirks_and_performer_split(weizmann, tmp_path):
-    # PNG content in a .jpg, RGBA, a horizontal strip of 64x64 frames.
-    path = next((weizmann / "jack").iterdir())
+def _check_strips(root, tmp_path, counts, train_performers, test_performers, min_frames, max_frames):
+    # PNG content in a .jpg, RGBA, a horizontal strip of square frames.
+    path = next((root / "jack").iterdir())
     with Image.open(path) as im:
         assert im.format == "PNG" and im.mode == "RGBA"
     frames = read_strip(path, axis=1)
-    assert frames.shape[1:] == (64, 64, 3) and 51 <= len(frames) <= 146
+    size = frames.shape[1]
+    assert frames.shape[1:] == (size, size, 3) and min_frames <= len(frames) <= max_frames
 
-    train = VideoDataset(weizmann, frames=16, resolution=64, split="train", cache_dir=tmp_path, progress=False)
-    test = VideoDataset(weizmann, frames=16, resolution=64, split="test", cache_dir=tmp_path, progress=False)
+    train = VideoDataset(root, frames=16, resolution=64, split="train", cache_dir=tmp_path, progress=False)
+    test = VideoDataset(root, frames=16, resolution=64, split="test", cache_dir=tmp_path, progress=False)
     assert train.format == "strips" and train.class_names == ["bend", "jack", "wave1", "wave2"]
-    assert (len(train), len(test)) == (56, 16)
+    assert (len(train), len(test)) == counts
     performers = lambda ds: {int(p.split("/")[-1].split(".")[0]) // 8 for p in ds.paths}  # noqa: E731
-    assert performers(train) == set(range(7)) and performers(test) == {7, 8}
+    assert performers(train) == set(train_performers) and performers(test) == set(test_performers)
     video, label = train[0]
     assert video.shape == (3, 16, 64, 64) and -1 <= video.min() and video.max() <= 1
     assert label in range(4)
+
+
+def test_weizmann_strips_quirks_and_performer_split(weizmann, tmp_path):
+    _check_strips(weizmann, tmp_path, (16, 8), {0, 1}, {7}, 32, 32)
+
+
+@pytest.mark.realdata
+def test_full_weizmann_split(weizmann_full, tmp_path):
+    _check_strips(weizmann_full, tmp_path, (56, 16), range(7), {7, 8}, 51, 146)
 
 
 def test_cache_is_reused_and_clips_are_random_crops(tmp_path):
@@ -79,24 +89,45 @@ def test_vgan_vertical_strips(tmp_path):
     assert fmt == "vgan" and [p.path.name for p in items] == ["0.jpg", "2.jpg"]
 
 
-def test_ucf101_tree_with_official_lists(tmp_path):
-    root = tmp_path / "UCF-101"
+def make_ucf101(parent, frames=24):
+    """UCF101 as its two official archives extract: UCF-101/<Class>/v_*.avi beside ucfTrainTestlist/."""
+    videos = parent / "UCF-101"
     for c in ("ApplyEyeMakeup", "JumpingJack"):
-        (root / c).mkdir(parents=True)
-        for g in (1, 2):
-            write_avi(moving_square(24, 64, seed=g), root / c / f"v_{c}_g0{g}_c01.avi")
-    lists = root / "ucfTrainTestlist"
+        (videos / c).mkdir(parents=True)
+        for g in (1, 2, 3):
+            write_avi(moving_square(frames, 64, seed=g), videos / c / f"v_{c}_g0{g}_c01.avi")
+    lists = parent / "ucfTrainTestlist"
     lists.mkdir()
     (lists / "classInd.txt").write_text("1 ApplyEyeMakeup\n2 JumpingJack\n")
-    (lists / "trainlist01.txt").write_text(
-        "ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi 1\nJumpingJack/v_JumpingJack_g01_c01.avi 2\n")
-    (lists / "testlist01.txt").write_text("ApplyEyeMakeup/v_ApplyEyeMakeup_g02_c01.avi\nJumpingJack/v_JumpingJack_g02_c01.avi\n")
+    (lists / "trainlist01.txt").write_text("".join(
+        f"{c}/v_{c}_g0{g}_c01.avi {i}\n" for i, c in ((1, "ApplyEyeMakeup"), (2, "JumpingJack")) for g in (1, 2)))
+    (lists / "testlist01.txt").write_text("ApplyEyeMakeup/v_ApplyEyeMakeup_g03_c01.avi\nJumpingJack/v_JumpingJack_g03_c01.avi\n")
+    return videos, lists
+
+
+@pytest.mark.parametrize("where", ["parent", "videos"])
+def test_ucf101_official_layout_from_either_folder(tmp_path, where):
+    videos, _ = make_ucf101(tmp_path / "ucf")
+    root = tmp_path / "ucf" if where == "parent" else videos
+    assert detect_format(root) == "ucf101"
     ds = VideoDataset(root, frames=16, resolution=32, split="train", cache_dir=tmp_path / "c", progress=False)
     assert ds.format == "ucf101" and ds.class_names == ["ApplyEyeMakeup", "JumpingJack"]
-    assert len(ds) == 2 and sorted(ds.labels) == [0, 1]
+    assert len(ds) == 4 and sorted(ds.labels) == [0, 0, 1, 1]          # every listed file found, none skipped
     assert ds.video(0).shape == (24, 32, 32, 3)
     test = VideoDataset(root, frames=16, resolution=32, split="test", cache_dir=tmp_path / "c", progress=False)
-    assert all("_g02_" in p for p in test.paths)
+    assert len(test) == 2 and all("_g03_" in p for p in test.paths)
+
+
+def test_ucf101_lists_elsewhere_need_ucf_lists(tmp_path):
+    videos, lists = make_ucf101(tmp_path / "ucf")
+    moved = lists.rename(tmp_path / "my-lists")
+    with pytest.raises(FileNotFoundError, match="--ucf_lists DIR"):   # the error says how to fix it
+        list_dataset(videos, data_format="ucf101")
+    ds = VideoDataset(videos, frames=16, resolution=32, ucf_lists=moved, cache_dir=tmp_path / "c", progress=False)
+    assert ds.format == "ucf101" and len(ds) == 4
+    (moved / "trainlist01.txt").write_text("JumpingJack/v_JumpingJack_g09_c01.avi 2\n")
+    with pytest.raises(FileNotFoundError, match="no such video"):
+        list_dataset(videos, ucf_lists=moved)
 
 
 def test_bad_files_are_skipped_with_one_warning_each(tmp_path, caplog):

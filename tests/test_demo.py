@@ -3,9 +3,11 @@
 import av
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from hrvgan import HRVGAN, ModelConfig, demo
+from hrvgan.video import write_mp4
 
 
 @pytest.fixture
@@ -20,20 +22,24 @@ def test_load_models_names_and_about(models):
     assert "wave, jack, bend" in models["model"].about and not models["model"].about.startswith("---")
 
 
-def test_sample_returns_playable_files(models):
+def test_sample_returns_playable_files_at_the_models_resolution(models):
     mp4, grid, files = demo.sample(models, "model", "jack", 5, 3, 1.0, 8)
     with av.open(mp4) as c:
         s = c.streams.video[0]
         assert (s.codec_context.name, s.pix_fmt) == ("h264", "yuv420p")
-        assert s.frames == 8 and s.width == 3 * 32 * demo.DISPLAY_SCALE  # 3 videos side by side
+        assert s.frames == 8 and s.width == 3 * 32 + 2 * 2 and s.height == 32  # 3 videos side by side, 2-px gaps
     with Image.open(grid) as im:
-        assert im.format == "PNG" and im.size[1] > 3 * 32  # three rows
-    assert [f.rsplit(".", 1)[1] for f in files] == ["mp4", "gif", "png"]
+        assert im.format == "PNG" and im.size[1] == 3 * 32 + 4 * 2  # three rows at 1x, the browser enlarges
+    assert files == [mp4, grid]                                      # downloads are the files already made
 
 
-def test_interpolate_returns_all_steps(models):
+def test_interpolate_serves_one_sprite_sheet_to_the_slider(models):
     walk, grid, html, steps = demo.interpolate(models, "model", 1, 2, "wave", "bend", 5, "lerp", 8)
-    assert steps == 5 and html.count('class="interp-step"') == 5 and html.count("display:none") == 4
+    assert steps == 5 and html.count('class="scrub"') == 1 and "--row: 0" in html
+    # The sheet in the page is the grid PNG itself: no per-step re-encoding.
+    import base64
+    assert base64.b64encode(open(grid, "rb").read()).decode() in html
+    assert "image-rendering: pixelated" in html and "steps(8)" in html   # 8 frames per row, crisp pixels
     with av.open(walk) as c:
         assert c.streams.video[0].frames == 5 * 8
 
@@ -42,6 +48,55 @@ def test_unconditional_model_ignores_classes(models):
     mp4, _, _ = demo.sample(models, "golf", None, 0, 1, 1.0, 8)
     assert mp4.endswith(".mp4")
     assert demo.interpolate(models, "golf", 0, 1, None, None, 3, "slerp", 8)[3] == 3
+    assert demo.interpolate(models, "golf", 0, 1, demo.NO_CLASS, demo.NO_CLASS, 3, "slerp", 8)[3] == 3
+
+
+@pytest.fixture
+def predictor(tmp_path):
+    folder = tmp_path / "pred"
+    torch.manual_seed(0)
+    HRVGAN(ModelConfig.from_preset("tiny", class_names=["bend", "jumping jack"], context_frames=3)).save_pretrained(folder)
+    return demo.load_models(str(folder))
+
+
+@pytest.fixture
+def clips(tmp_path):
+    folder = tmp_path / "clips"
+    rng = np.random.default_rng(0)
+    write_mp4(rng.integers(0, 255, (12, 48, 48, 3), dtype=np.uint8), folder / "jumping-jack-performer7.mp4")
+    write_mp4(rng.integers(0, 255, (2, 48, 48, 3), dtype=np.uint8), folder / "bend-short.mp4")
+    return demo.example_clips(folder)
+
+
+def test_predict_a_shipped_clip_shows_context_prediction_and_real(predictor, clips):
+    mp4, grid, files = demo.predict(predictor, "pred", "jumping-jack-performer7.mp4", None, None, 0, 8, clips=clips)
+    with av.open(mp4) as c:
+        s = c.streams.video[0]
+        assert s.frames == 8 and s.width == 2 * 32 + 2           # [context + prediction | context + real], 8 frames
+    with Image.open(grid) as im:
+        assert im.size == (5 * 34 + 2, 3 * 34 + 2)               # rows: context (3), prediction (5), real (5)
+    assert files == [mp4, grid]
+    assert demo.class_of_clip(predictor["pred"], "jumping-jack-performer7.mp4") == "jumping jack"
+
+
+def test_predict_an_upload_and_seeds_differ(predictor, clips, tmp_path):
+    up = clips["jumping-jack-performer7.mp4"]
+    a = demo.predict(predictor, "pred", None, str(up), "bend", 0, 8)[1]
+    b = demo.predict(predictor, "pred", None, str(up), "bend", 1, 8)[1]
+    assert open(a, "rb").read() != open(b, "rb").read()
+
+
+def test_predict_bad_input_gets_a_message(predictor, clips, tmp_path, models):
+    with pytest.raises(demo.DemoError, match="needs at least 3"):
+        demo.predict(predictor, "pred", "bend-short.mp4", None, None, 0, 8, clips=clips)
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video" * 40)
+    with pytest.raises(demo.DemoError, match="Could not read the video"):
+        demo.predict(predictor, "pred", None, str(junk), "bend", 0, 8)
+    with pytest.raises(demo.DemoError, match="Unknown example clip"):
+        demo.predict(predictor, "pred", "nope.mp4", None, "bend", 0, 8, clips=clips)
+    with pytest.raises(demo.DemoError, match="only generates"):
+        demo.predict(models, "model", "jumping-jack-performer7.mp4", None, "jack", 0, 8, clips=clips)
 
 
 @pytest.mark.parametrize("args,match", [

@@ -18,6 +18,13 @@ def test_frechet_distance_closed_forms():
     assert frechet_distance((mu, cov), (mu + 2, cov)) == pytest.approx(3 * 4)        # |mu1 - mu2|^2
     # Different scales: Tr(S1 + S2 - 2 sqrt(S1 S2)) = 3 * (1 + 4 - 2 * 2) = 3.
     assert frechet_distance((mu, cov), (mu, 4 * cov)) == pytest.approx(3.0)
+    # Covariances that do not commute (S1 S2 is not symmetric).  For 2x2, Tr sqrt(A) = sqrt(Tr A + 2 sqrt(det A)).
+    s1, s2 = np.array([[2.0, 0.9], [0.9, 1.0]]), np.array([[1.0, -0.4], [-0.4, 3.0]])
+    tr_sqrt = np.sqrt(np.trace(s1 @ s2) + 2 * np.sqrt(np.linalg.det(s1) * np.linalg.det(s2)))
+    expected = np.trace(s1) + np.trace(s2) - 2 * tr_sqrt
+    assert frechet_distance((np.zeros(2), s1), (np.zeros(2), s2)) == pytest.approx(expected, rel=1e-9)
+    # A singular covariance (rank 1) still gives a finite, non-negative distance.
+    assert 0 <= frechet_distance(rng.normal(size=(2, 5)), rng.normal(size=(300, 5))) < np.inf
 
 
 def test_inception_score_closed_forms():
@@ -82,11 +89,11 @@ def test_classifier_save_load_and_learns_motion(tmp_path, weizmann):
     model = train_classifier(ds, steps=60, batch_size=8, progress=False)
     model.save(tmp_path / "clf")
     loaded = VideoClassifier.load(tmp_path / "clf")
-    clips = np.stack([ds.clip(i, start=0) for i in range(0, 56, 7)])
+    clips = np.stack([ds.clip(i, start=0) for i in range(0, len(ds), 2)])
     p1, f1 = classify(model, clips)
     p2, f2 = classify(loaded, clips)
     assert np.allclose(p1, p2) and f1.shape == (8, 64)
-    train_acc = (p1.argmax(1) == np.asarray(ds.labels)[::7]).mean()
+    train_acc = (p1.argmax(1) == np.asarray(ds.labels)[::2]).mean()
     assert train_acc >= 0.5  # far above the 25% of chance after 60 steps
     with pytest.raises(ValueError, match="the classifier takes"):
         model(torch.zeros(1, 3, 16, 32, 32))
@@ -115,5 +122,5 @@ def test_evaluate_cli_writes_every_key(tmp_path, weizmann):
                 "fd_train_vs_test", "fd_untrained_vs_test", "motion_ratio"):
         assert key in results and results[key] is not None, key
     assert 1 <= results["inception_score"] <= 4
-    assert results["num_real_test_clips"] == 16 * 8
+    assert results["num_real_test_clips"] == 8 * 8
     assert "| Fréchet distance, real train vs real test |" in (tmp_path / "m.md").read_text()

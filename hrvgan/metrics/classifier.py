@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..pipeline import to_float
+from ..video import to_float
 
 logger = logging.getLogger(__name__)
 

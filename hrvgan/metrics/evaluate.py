@@ -19,6 +19,7 @@ from ..data import VideoDataset
 from ..pipeline import HRVGAN
 from .classifier import VideoClassifier, classify
 from .scores import frechet_distance, inception_score, motion
+from .swd import swd
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,14 @@ def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str 
         "num_real_test_clips": len(test_videos),
         "num_real_train_clips": len(train_videos),
     }
+    # Pixels: multi-scale SWD (x 10^3, finest level first) on frames and on frame differences.
+    for kind, is_motion in (("frames", False), ("motion", True)):
+        results[f"swd_{kind}_generated_vs_test"] = swd(generated, test_videos, motion=is_motion, seed=seed)
+        results[f"swd_{kind}_train_vs_test"] = swd(train_videos, test_videos, motion=is_motion, seed=seed)
+    results["diversity_generated"], results["diversity_real_test"] = (
+        class_spread(generated, asked), class_spread(test_videos, test_labels if mc.conditional else None))
+    if model.context_frames:
+        results.update(evaluate_prediction(model, test_videos, test_labels, classifier, seed=seed))
     if i3d is not None:
         from .external import fvd
         results["fvd_generated_vs_test"] = fvd(i3d, test_videos, generated)
@@ -84,6 +93,53 @@ def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str 
         from .external import c3d_inception_score
         results["inception_score_c3d"], results["inception_score_c3d_std"] = c3d_inception_score(c3d, generated, splits=10)
     return results
+
+
+def class_spread(videos: np.ndarray, labels) -> float:
+    """How spread out the videos of each class are: mean distance (RMS over pixels, 0-255) of each video
+    from its class's mean video, averaged over classes.  A collapsed class reads near 0."""
+    x = videos.astype(np.float32)
+    groups = [x] if labels is None else [x[np.asarray(labels) == c] for c in np.unique(labels)]
+    return float(np.mean([np.sqrt(((g - g.mean(axis=0)) ** 2).mean(axis=(1, 2, 3, 4))).mean() for g in groups if len(g) > 1]))
+
+
+def psnr_ssim(predicted: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per clip and frame PSNR (dB) and SSIM of uint8 (N, n, H, W, 3) frames -> two (N, n) arrays."""
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
+    p = torch.from_numpy(np.ascontiguousarray(predicted)).float()
+    t = torch.from_numpy(np.ascontiguousarray(target)).float()
+    mse = (p - t).pow(2).mean(dim=(2, 3, 4))
+    psnr = 10 * torch.log10(255.0**2 / mse.clamp_min(1e-10))
+    n, k = p.shape[:2]
+    frames = lambda x: x.flatten(0, 1).permute(0, 3, 1, 2)  # noqa: E731  (N*n, 3, H, W)
+    ssim = structural_similarity_index_measure(frames(p), frames(t), data_range=255.0, reduction="none")
+    return psnr.numpy(), ssim.reshape(n, k).numpy()
+
+
+def evaluate_prediction(model: HRVGAN, clips: np.ndarray, labels: np.ndarray, classifier: VideoClassifier,
+                        seed: int = 0) -> dict:
+    """Prediction (X -> Y) on held-out clips: PSNR / SSIM per predicted frame beside two baselines that
+    never learn anything (copy the last context frame; repeat the context), motion and class accuracy."""
+    m, n = model.context_frames, model.predicted_frames
+    x, y = clips[:, :m], clips[:, m:m + n]
+    predicted = model.predict(x, classes=labels.tolist() if model.config.conditional else None,
+                              seeds=list(range(seed, seed + len(clips))))
+    baselines = {"prediction": predicted,
+                 "copy_last": np.repeat(x[:, -1:], n, axis=1),
+                 "repeat_context": x[:, np.arange(n) % m]}
+    out = {}
+    for name, frames in baselines.items():
+        psnr, ssim = psnr_ssim(frames, y)
+        out[f"{name}_psnr"], out[f"{name}_ssim"] = float(psnr.mean()), float(ssim.mean())
+        out[f"{name}_psnr_per_frame"] = [float(v) for v in psnr.mean(axis=0)]
+        out[f"{name}_ssim_per_frame"] = [float(v) for v in ssim.mean(axis=0)]
+    seam = lambda future: np.concatenate([x[:, -1:], future], axis=1)  # noqa: E731  the step from X into Y counts
+    out["prediction_motion_ratio"] = motion(seam(predicted)) / max(motion(seam(y)), 1e-9)
+    probs, _ = classify(classifier, np.concatenate([x, predicted], axis=1))
+    out["prediction_class_accuracy"] = float((probs.argmax(1) == labels).mean()) if model.config.conditional else None
+    out["num_prediction_clips"] = len(clips)
+    return out
 
 
 TABLE_ROWS = [
@@ -95,6 +151,20 @@ TABLE_ROWS = [
     ("Fréchet distance, real train vs real test", "fd_train_vs_test", "{:.2f}"),
     ("Fréchet distance, untrained G vs real test", "fd_untrained_vs_test", "{:.2f}"),
     ("Motion (mean frame-to-frame change), generated / real", "motion_ratio", "{:.2f}"),
+    ("SWD x10³ frames, finest level, generated vs real test", "swd_frames_generated_vs_test", "{:.1f}"),
+    ("SWD x10³ frames, finest level, real train vs real test", "swd_frames_train_vs_test", "{:.1f}"),
+    ("SWD x10³ frame differences, finest level, generated vs real test", "swd_motion_generated_vs_test", "{:.1f}"),
+    ("SWD x10³ frame differences, finest level, real train vs real test", "swd_motion_train_vs_test", "{:.1f}"),
+    ("Spread within a class (RMS from class mean, 0-255), generated", "diversity_generated", "{:.1f}"),
+    ("Spread within a class (RMS from class mean, 0-255), real test", "diversity_real_test", "{:.1f}"),
+    ("Prediction PSNR (dB), mean over predicted frames", "prediction_psnr", "{:.2f}"),
+    ("Baseline PSNR: copy the last context frame", "copy_last_psnr", "{:.2f}"),
+    ("Baseline PSNR: repeat the context", "repeat_context_psnr", "{:.2f}"),
+    ("Prediction SSIM, mean over predicted frames", "prediction_ssim", "{:.3f}"),
+    ("Baseline SSIM: copy the last context frame", "copy_last_ssim", "{:.3f}"),
+    ("Baseline SSIM: repeat the context", "repeat_context_ssim", "{:.3f}"),
+    ("Prediction motion / real continuation's", "prediction_motion_ratio", "{:.2f}"),
+    ("Class accuracy of [context, prediction]", "prediction_class_accuracy", "{:.1%}"),
     ("FVD (I3D), generated vs real test", "fvd_generated_vs_test", "{:.1f}"),
     ("Inception Score (C3D, UCF101 protocol), generated", "inception_score_c3d", "{:.2f}"),
 ]
@@ -104,7 +174,8 @@ def markdown_table(results: dict) -> str:
     lines = ["| metric | value |", "|---|---|"]
     for label, key, fmt in TABLE_ROWS:
         if results.get(key) is not None:
-            value = fmt.format(results[key])
+            value = results[key]
+            value = fmt.format(value[0] if isinstance(value, list) else value)  # SWD lists: the finest level
             if key in ("inception_score", "inception_score_c3d"):
                 value += f" ± {results[key + '_std']:.2f}"
             lines.append(f"| {label} | {value} |")

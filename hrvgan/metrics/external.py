@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..pipeline import to_float
+from ..video import to_float
 from .scores import frechet_distance, inception_score
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 
 
 def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -14,6 +13,25 @@ def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return features.mean(axis=0), np.cov(features, rowvar=False)
 
 
+def _psd_sqrt(s: np.ndarray) -> np.ndarray:
+    """The symmetric square root of a covariance (negative eigenvalues from rounding are clipped to 0)."""
+    w, v = np.linalg.eigh(s)
+    return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+
+def trace_sqrt_product(s1, s2) -> float:
+    """Tr((S1 S2)^(1/2)) for covariances S1, S2.
+
+    S1 S2 is not symmetric, but it is similar to R S2 R with R = S1^(1/2), which is symmetric PSD:
+    both have the same eigenvalues, so the trace of the root is the sum of their square roots.
+    Two symmetric eigen-decompositions, stable where a general matrix square root is not.
+    """
+    s1, s2 = np.atleast_2d(s1), np.atleast_2d(s2)
+    r = _psd_sqrt(s1)
+    m = r @ s2 @ r
+    return float(np.sqrt(np.clip(np.linalg.eigvalsh((m + m.T) / 2), 0, None)).sum())
+
+
 def frechet_distance(a, b) -> float:
     """Fréchet distance between Gaussians fitted to two feature sets (or given as (mu, sigma) pairs).
 
@@ -21,12 +39,7 @@ def frechet_distance(a, b) -> float:
     """
     mu1, s1 = a if isinstance(a, tuple) else gaussian_stats(a)
     mu2, s2 = b if isinstance(b, tuple) else gaussian_stats(b)
-    covmean = scipy.linalg.sqrtm(np.atleast_2d(s1) @ np.atleast_2d(s2))
-    if not np.isfinite(covmean).all():  # singular product: nudge both diagonals
-        eps = np.eye(len(mu1)) * 1e-6
-        covmean = scipy.linalg.sqrtm((s1 + eps) @ (s2 + eps))
-    covmean = covmean.real
-    d = float(np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+    d = float(np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * trace_sqrt_product(s1, s2))
     return max(d, 0.0)
 
 
