@@ -188,7 +188,7 @@ with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app
 
 # Two workers: the generator already uses both cores, and the encoders run side by side within a request.
 # A full queue answers at once with Gradio's "queue is full" message instead of a time-out.
-app.queue(default_concurrency_limit=int(os.environ.get("HRVGAN_CONCURRENCY", "2")), max_size=128)
+app.queue(default_concurrency_limit=int(os.environ.get("HRVGAN_CONCURRENCY", "4")), max_size=128)
 
 if __name__ == "__main__":
     app.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),

@@ -65,7 +65,7 @@ def main():
     for width in args.widths:
         config = ModelConfig.from_preset("64", num_classes=4, width=width)
         g = Generator(config).eval()
-        for batch in (1, 8):
+        for batch in (1, 4, 8):  # the pipeline runs chunks of 4: one video in the demo costs a batch of 4
             z, y = torch.randn(batch, config.latent_dim), torch.zeros(batch, dtype=torch.long)
             flops, (cin, cout, thw) = count_flops(g, z, y)
             with torch.inference_mode():

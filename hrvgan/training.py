@@ -239,9 +239,10 @@ class Trainer:
         source = HRVGAN.from_pretrained(ref).generator.state_dict()
         target = self.pipeline.generator.state_dict()
         fit = {k: v for k, v in source.items() if k in target and target[k].shape == v.shape}
-        if not fit:
-            raise ValueError(f"--init_from {ref}: none of its tensors fits this model ({self.model_config.preset}, "
-                             f"width {self.model_config.width}); it cannot start this run.")
+        if len(fit) < len(source) / 2:
+            raise ValueError(f"--init_from {ref}: only {len(fit)} of its {len(source)} tensors fit this model "
+                             f"({self.model_config.preset}, width {self.model_config.width}); it is another architecture "
+                             "and cannot start this run.")
         self.pipeline.generator.load_state_dict(fit, strict=False)
         self.log("initialised %d of %d generator tensors from %s", len(fit), len(target), ref)
 

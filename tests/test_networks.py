@@ -120,3 +120,77 @@ def test_minibatch_stddev_by_hand():
     assert torch.allclose(y[:, 1], torch.full((2, 1, 1, 2), 0.5), atol=1e-4)
     # A batch of 3 with group 2: the group shrinks to 1, and the std of one video is 0.
     assert torch.allclose(minibatch_stddev(torch.randn(3, 2, 1, 2, 2), 2)[:, 2], torch.tensor(1e-4), atol=1e-3)
+
+
+def test_context_encoder_levels_match_the_generator_stages():
+    from hrvgan.networks import context_clip
+
+    c = ModelConfig.from_preset("64", num_classes=2, width=0.125, context_frames=8)
+    g = Generator(c)
+    ctx = torch.rand(2, 3, 8, 64, 64) * 2 - 1
+    clip, mask = context_clip(ctx, c.frames)
+    assert mask[:, 0, :, 0, 0].tolist() == [[1.0] * 8 + [0.0] * 8] * 2
+    assert torch.equal(clip[:, :, 8:], ctx[:, :, -1:].expand(-1, -1, 8, -1, -1))   # the future starts as the last frame
+    levels = g.encoder(clip, mask)
+    assert [tuple(f.shape[1:]) for f in levels] == c.stage_shapes()
+
+
+def test_zero_initialised_skips_leave_generation_unchanged_and_training_moves_them():
+    c = ModelConfig.from_preset("tiny", num_classes=2, context_frames=3)
+    torch.manual_seed(0)
+    g = Generator(c)
+    z, labels, ctx = torch.randn(2, c.latent_dim), torch.tensor([0, 1]), torch.rand(2, 3, 3, 32, 32) * 2 - 1
+    assert torch.equal(g(z, labels), g(z, labels, context=ctx))      # a fresh encoder adds exactly zero
+    g(z, labels, context=ctx).square().mean().backward()
+    assert g.encoder.skips[-1].weight.grad.abs().sum() > 0           # ... and it learns from the first step
+    with torch.no_grad():
+        for skip in g.encoder.skips:
+            skip.weight.normal_()
+    assert not torch.equal(g(z, labels), g(z, labels, context=ctx))  # once trained, the context matters
+    other = ctx.flip(0)
+    assert not torch.equal(g(z, labels, context=ctx), g(z, labels, context=other))
+
+
+def test_context_errors_name_the_problem():
+    g = Generator(ModelConfig.from_preset("tiny", context_frames=3))
+    with pytest.raises(ValueError, match=r"context must be shaped \(B, 3, 3, 32, 32\)"):
+        g(torch.randn(1, 16), context=torch.zeros(1, 3, 4, 32, 32))
+    with pytest.raises(ValueError, match="no context encoder"):
+        Generator(ModelConfig.from_preset("tiny"))(torch.randn(1, 16), context=torch.zeros(1, 3, 3, 32, 32))
+    with pytest.raises(ValueError, match="context_frames must be in"):
+        ModelConfig.from_preset("tiny", context_frames=8)
+    assert ModelConfig.from_preset("tiny", context_frames=3).predicted_frames == 5
+    assert ModelConfig.from_preset("tiny").predicted_frames == 0
+
+
+def test_diffaugment_is_one_transform_per_clip_and_differentiable():
+    from hrvgan.augment import augment, cutout, parse_policy, translation
+
+    torch.manual_seed(0)
+    x = torch.rand(6, 3, 4, 32, 32) * 2 - 1
+    moved = translation(x)
+    for i in range(6):   # the same shift in every frame: frame t of the output is frame t of the input, shifted alike
+        diff = [(moved[i, :, t] - translation_like(x[i, :, t], moved[i, :, 0], x[i, :, 0])).abs().max() for t in range(4)]
+        assert max(diff) < 1e-6
+    holes = cutout(torch.ones(6, 3, 4, 32, 32))
+    assert torch.equal(holes[:, :, 0], holes[:, :, 3])                   # the same square in every frame
+    assert ((holes[:, 0, 0] == 0).float().mean(dim=(1, 2)) == 0.25).all()  # half the side: a quarter of the area
+    x.requires_grad_(True)
+    augment(x, "color,translation,cutout").sum().backward()
+    assert x.grad.abs().sum() > 0
+    assert torch.equal(augment(x, ""), x)
+    with pytest.raises(ValueError, match="unknown augmentation"):
+        parse_policy("color,zoom")
+
+
+def translation_like(frame, moved_first, first):
+    """Find the (dy, dx) that maps frame 0 to its shifted copy and apply it to another frame."""
+    import torch.nn.functional as F
+
+    padded = F.pad(first, [8, 8, 8, 8])
+    for dy in range(-4, 5):
+        for dx in range(-4, 5):
+            cand = padded[:, 8 + dy:8 + dy + 32, 8 + dx:8 + dx + 32]
+            if torch.allclose(cand, moved_first, atol=1e-6):
+                return F.pad(frame, [8, 8, 8, 8])[:, 8 + dy:8 + dy + 32, 8 + dx:8 + dx + 32]
+    raise AssertionError("not a translation")

@@ -146,3 +146,53 @@ def test_config_json_that_is_not_json(tiny_folder):
     (tiny_folder / "config.json").write_text("{not json")
     with pytest.raises(ValueError, match="not a valid HRVGAN config"):
         HRVGAN.from_pretrained(tiny_folder)
+
+
+@pytest.fixture
+def predictor():
+    torch.manual_seed(0)
+    model = HRVGAN(ModelConfig.from_preset("tiny", class_names=["wave", "jack"], context_frames=3))
+    with torch.no_grad():  # a trained encoder: its skips are no longer zero
+        for skip in model.generator.encoder.skips:
+            skip.weight.normal_(0, 0.5)
+    return model
+
+
+def test_predict_shapes_seeds_and_batch_invariance(predictor):
+    rng = np.random.default_rng(0)
+    clips = rng.integers(0, 256, (5, 3, 32, 32, 3), dtype=np.uint8)
+    assert (predictor.context_frames, predictor.predicted_frames) == (3, 5)
+    out = predictor.predict(clips, classes="jack", seeds=[0, 1, 2, 3, 4])
+    assert out.shape == (5, 5, 32, 32, 3) and out.dtype == np.uint8
+    one = predictor.predict(clips[2], classes="jack", seeds=2)           # (m, H, W, 3): one clip
+    assert np.array_equal(one[0], out[2])                                # the same whatever the batch
+    assert not np.array_equal(predictor.predict(clips[2], classes="jack", seeds=7)[0], one[0])   # seeds differ
+    assert not np.array_equal(predictor.predict(clips[3], classes="jack", seeds=2)[0], one[0])   # context matters
+
+
+def test_predict_resizes_uses_the_last_frames_and_round_trips(predictor, tmp_path):
+    rng = np.random.default_rng(1)
+    long_clip = rng.integers(0, 256, (7, 48, 64, 3), dtype=np.uint8)     # 7 frames of 48x64
+    out = predictor.predict(long_clip, classes=0)
+    assert out.shape == (1, 5, 32, 32, 3)
+    from hrvgan.data import resize_video
+    assert np.array_equal(out, predictor.predict(resize_video(long_clip[-3:], 32), classes=0))
+    predictor.save_pretrained(tmp_path / "p")
+    loaded = HRVGAN.from_pretrained(tmp_path / "p")
+    assert loaded.context_frames == 3 and np.array_equal(loaded.predict(long_clip, classes=0), out)
+    assert "video-prediction" in (tmp_path / "p" / "README.md").read_text()
+
+
+def test_predict_errors(predictor, tiny_model):
+    clip = np.zeros((3, 32, 32, 3), np.uint8)
+    with pytest.raises(ValueError, match="from 3 context frames; the clip has only 2"):
+        predictor.predict(clip[:2], classes=0)
+    with pytest.raises(ValueError, match="uint8 frames"):
+        predictor.predict(clip.astype(np.float32), classes=0)
+    with pytest.raises(ValueError, match="needs classes="):
+        predictor.predict(clip)
+    with pytest.raises(ValueError, match="2 seeds for 1 clips"):
+        predictor.predict(clip, classes=0, seeds=[1, 2])
+    with pytest.raises(ValueError, match="only generates"):
+        tiny_model.predict(clip, classes=0)
+    assert tiny_model.context_frames == 0 and tiny_model.predicted_frames == 0

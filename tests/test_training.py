@@ -1,5 +1,6 @@
 """The trainer end to end, as users run it: subprocesses of train.py / accelerate launch."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -8,10 +9,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
+from safetensors.torch import load_file
 
-from hrvgan import HRVGAN
-from hrvgan.training import TrainConfig, list_checkpoints
+from hrvgan import HRVGAN, ModelConfig
+from hrvgan.training import TrainConfig, Trainer, list_checkpoints
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,12 +49,14 @@ def test_train_writes_the_run_folder_and_a_loadable_model(tmp_path, weizmann):
     events = EventAccumulator(str(out / "logs" / "hrvgan"))
     events.Reload()
     assert {"Loss/D/adv", "Loss/D/gp", "Loss/G/adv", "Perf/videos_per_s"} <= set(events.Tags()["scalars"])
-    assert events.Tags()["images"] == ["Samples/ema"]
+    assert sorted(events.Tags()["images"]) == ["Samples/ema", "Samples/video"]
+    video = events.Images("Samples/video")[0]        # add_video: an animated GIF made by moviepy
+    assert video.encoded_image_string[:6] == b"GIF89a" and video.width > video.height
     model = HRVGAN.from_pretrained(out / "model")
     assert model.class_names == ["bend", "jack", "wave1", "wave2"] and model.config.preset == "tiny"
     assert model.sample(classes="jack", seeds=0).shape == (1, 8, 32, 32, 3)
     card = (out / "model" / "README.md").read_text()
-    assert "weizmann-actions" in card and "| training steps | 6 |" in card and (out / "model" / "sample.gif").exists()
+    assert "weizmann-mini" in card and "| training steps | 6 |" in card and (out / "model" / "sample.gif").exists()
 
 
 def test_resume_continues_from_the_saved_step(tmp_path, weizmann):
@@ -231,3 +237,55 @@ def test_gradient_accumulation_updates_both_networks(tmp_path, weizmann):
     for name, module in (("G", trainer.G), ("D", trainer.D)):
         changed = [not torch.equal(a, b) for a, b in zip(before[name], params(module))]
         assert all(changed), f"{name}: {changed.count(False)} tensors did not move"
+
+
+def test_prediction_task_trains_one_network_for_both(tmp_path, weizmann):
+    out = tmp_path / "run"
+    proc = run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "6", "--task", "prediction",
+                     "--context_frames", "3", "--mse_weight", "50", "--augment", "color,translation,cutout",
+                     "--diversity_weight", "0.1", "--log_every", "1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(out / "logs" / "hrvgan"))
+    events.Reload()
+    assert "Loss/G/mse" in events.Tags()["scalars"]                         # eq. 10 on prediction steps
+    mse_steps = {e.step for e in events.Scalars("Loss/G/mse")}
+    assert 0 < len(mse_steps) < 6                                           # and generation on the others
+    model = HRVGAN.from_pretrained(out / "model")
+    assert (model.context_frames, model.predicted_frames) == (3, 5)
+    clip = np.zeros((3, 32, 32, 3), np.uint8)
+    assert model.predict(clip, classes="jack").shape == (1, 5, 32, 32, 3)
+    assert model.sample(classes="jack", seeds=0).shape == (1, 8, 32, 32, 3)   # it still generates
+    bad = run_train(tmp_path, weizmann, "--output_dir", str(tmp_path / "bad"), "--task", "prediction",
+                    "--context_frames", "3", "--predicted_frames", "3")
+    assert bad.returncode == 2 and "must equal the preset's 8 frames" in bad.stderr
+
+
+def test_init_from_a_trained_model_copies_what_fits(tmp_path, weizmann):
+    src = tmp_path / "src"
+    HRVGAN(ModelConfig.from_preset("tiny", class_names=["bend", "jack", "wave1", "wave2"])).save_pretrained(src)
+    cfg = TrainConfig.from_yaml(ROOT / "configs/tiny.yaml", data=str(weizmann), output_dir=str(tmp_path / "run"),
+                                cache_dir=str(tmp_path / "cache"), task="prediction", context_frames=4, init_from=str(src))
+    trainer = Trainer(cfg)
+    source = load_file(str(src / "model.safetensors"))
+    state = trainer.G.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in source.items())           # generation path copied
+    assert any(k.startswith("encoder.") for k in state)                         # the new encoder kept its init
+    wrong = tmp_path / "wrong"
+    HRVGAN(ModelConfig.from_preset("64", width=0.0625)).save_pretrained(wrong)
+    with pytest.raises(ValueError, match="another architecture"):
+        Trainer(dataclasses.replace(cfg, init_from=str(wrong)))
+
+
+@pytest.mark.parametrize("where", ["parent", "videos"])
+def test_ucf101_official_layout_trains_from_either_folder(tmp_path, where):
+    from test_data import make_ucf101
+
+    videos, _ = make_ucf101(tmp_path / "ucf", frames=12)
+    data = tmp_path / "ucf" if where == "parent" else videos
+    proc = run_train(tmp_path, data, "--output_dir", str(tmp_path / "run"), "--max_steps", "1", "--batch_size", "2",
+                     "--data_format", "auto")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "skipping" not in proc.stderr and "(ucf101)" in proc.stderr
+    assert HRVGAN.from_pretrained(tmp_path / "run" / "model").class_names == ["ApplyEyeMakeup", "JumpingJack"]
