@@ -12,6 +12,8 @@ from torch import nn
 
 from .config import BASE_SIZE, ModelConfig
 
+ALPHA_INIT_BIAS = -4.0  # sigmoid(-4) = 0.018: a fresh prediction model nearly copies the last context frame
+
 
 def pixel_norm(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """Eq. 8: divide the feature vector at every (t, y, x) by its RMS over channels (dim 1)."""
@@ -152,8 +154,9 @@ class Generator(nn.Module):
 
     A model with ``config.context_frames = m > 0`` also predicts: given ``context`` (B, 3, m, H, W),
     the first m frames of the clip, it makes the whole clip; frames m..T-1 are the prediction (the
-    first m are an echo of the context that callers replace by the context itself).  Without
-    context it generates from noise as a generation-only model does (the encoder is not run).
+    first m are an echo of the context that callers replace by the context itself).  The drawn
+    frames are composited over the last context frame through a per-pixel mask (``to_alpha``).
+    Without context it generates from noise as a generation-only model does (the encoder is not run).
     """
 
     def __init__(self, config: ModelConfig):
@@ -172,6 +175,10 @@ class Generator(nn.Module):
         )
         self.to_rgb = nn.Conv3d(chans[-1], 3, kernel_size=1)                        # final 1x1x1 conv
         self.encoder = ContextEncoder(config) if config.context_frames else None    # prediction: X -> skips
+        if config.context_frames:
+            self.to_alpha = nn.Conv3d(chans[-1], 1, kernel_size=1)                 # prediction: compositing mask
+            nn.init.zeros_(self.to_alpha.weight)
+            nn.init.constant_(self.to_alpha.bias, ALPHA_INIT_BIAS)
 
     def mapping(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """(z, labels) -> the fully connected code w (B, latent_dim)."""
@@ -183,7 +190,8 @@ class Generator(nn.Module):
             x = torch.cat([x, pixel_norm(embed_labels(self.embed, labels))], dim=1)
         return F.relu(self.fc(x))
 
-    def synthesis(self, w: torch.Tensor, skips: list[torch.Tensor] | None = None) -> torch.Tensor:
+    def synthesis(self, w: torch.Tensor, skips: list[torch.Tensor] | None = None,
+                  base: torch.Tensor | None = None) -> torch.Tensor:
         x = self.input(w[:, :, None, None, None])                     # (B, C0, 4, 4, 4)
         x = F.relu(self.input_norm(x))
         if skips is not None:
@@ -192,10 +200,17 @@ class Generator(nn.Module):
             x = stage(x)                                              # (B, Ci, Ti, Hi, Wi)
             if skips is not None:
                 x = x + skips[i]                                      # what the context says about this level
+        features = x
         x = self.to_rgb(x)                                            # (B, 3, T, H, W)
         # Table 1 ends in ReLU, which cannot produce the negative half of an RGB range in [-1, 1];
         # tanh bounds the output smoothly and is what the data is scaled to.
-        return torch.tanh(x) if self.config.output_activation == "tanh" else x
+        x = torch.tanh(x) if self.config.output_activation == "tanh" else x
+        if base is not None:
+            # Prediction: composite the drawn frames over the last context frame, alpha per pixel and frame.
+            # alpha starts near 0 (copy the last frame): G learns where the scene changes, not to redraw it.
+            alpha = torch.sigmoid(self.to_alpha(features))
+            x = alpha * x + (1 - alpha) * base.to(x.dtype)
+        return x
 
     def encode_context(self, context: torch.Tensor) -> list[torch.Tensor]:
         c = self.config
@@ -208,7 +223,10 @@ class Generator(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None, truncation: float = 1.0,
                 context: torch.Tensor | None = None) -> torch.Tensor:
-        skips = None if context is None else self.encode_context(context)
+        skips = base = None
+        if context is not None:
+            skips = self.encode_context(context)
+            base = context[:, :, -1:]                                 # the last context frame, (B, 3, 1, H, W)
         if skips is not None and skips[0].shape[0] != z.shape[0]:
             raise ValueError(f"context has {skips[0].shape[0]} clips but z has {z.shape[0]} rows.")
         w = self.mapping(z, labels)
@@ -217,7 +235,7 @@ class Generator(nn.Module):
             # trick.  (Scaling z itself would do nothing: pixel norm removes its length.)
             w0 = self.mapping(torch.zeros_like(z), labels)
             w = w0 + truncation * (w - w0)
-        return self.synthesis(w, skips)
+        return self.synthesis(w, skips, base)
 
 
 class Discriminator(nn.Module):

@@ -71,6 +71,7 @@ class TrainConfig:
     predicted_frames: int = 0               # n, frames predicted; 0 = the rest of the clip (m + n = frames)
     generation_prob: float = 0.5            # prediction task: share of steps with the context dropped (m = 0: generation)
     init_from: str = ""                     # a model folder whose generator tensors that fit start G (fine-tuning)
+    d_warmup_steps: int = 0                 # train D alone for the first n steps (a fresh critic for a trained G)
     # optimisation (Algorithm 1)
     max_steps: int = 10000                  # generator steps
     batch_size: int = 8                     # videos per process per step
@@ -548,8 +549,9 @@ class Trainer:
                 logs = {}
                 for _ in range(cfg.n_critic):
                     logs.update(self.d_step(data))
-                logs.update(self.g_step(data))
-                self.update_ema()
+                if self.step >= cfg.d_warmup_steps:  # a fresh critic's first gradients would only damage a trained G
+                    logs.update(self.g_step(data))
+                    self.update_ema()
                 self.step += 1
                 values = {k: float(v) for k, v in logs.items()}
                 bad = [k for k, v in values.items() if not math.isfinite(v)]
@@ -564,7 +566,8 @@ class Trainer:
                 if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
                     acc.log({**values, "Perf/videos_per_s": vps,
                              "Perf/data_share": self.data_time / max(elapsed, 1e-9)}, step=self.step)
-                bar.set_postfix(d=f"{values['Loss/D/total']:.3f}", g=f"{values['Loss/G/adv']:.3f}", vps=f"{vps:.1f}")
+                bar.set_postfix(d=f"{values['Loss/D/total']:.3f}", g=f"{values.get('Loss/G/adv', float('nan')):.3f}",
+                                vps=f"{vps:.1f}")
                 bar.update(1)
                 if self.step % cfg.checkpoint_every == 0:
                     last_good = self.save_checkpoint()

@@ -135,20 +135,26 @@ def test_context_encoder_levels_match_the_generator_stages():
     assert [tuple(f.shape[1:]) for f in levels] == c.stage_shapes()
 
 
-def test_zero_initialised_skips_leave_generation_unchanged_and_training_moves_them():
+def test_a_fresh_predictor_copies_the_last_frame_and_generation_is_unchanged():
     c = ModelConfig.from_preset("tiny", num_classes=2, context_frames=3)
     torch.manual_seed(0)
     g = Generator(c)
+    plain = Generator(ModelConfig.from_preset("tiny", num_classes=2))
+    missing = plain.load_state_dict(g.state_dict(), strict=False)
+    assert not missing.missing_keys                                   # generation path = a generation-only G
     z, labels, ctx = torch.randn(2, c.latent_dim), torch.tensor([0, 1]), torch.rand(2, 3, 3, 32, 32) * 2 - 1
-    assert torch.equal(g(z, labels), g(z, labels, context=ctx))      # a fresh encoder adds exactly zero
-    g(z, labels, context=ctx).square().mean().backward()
-    assert g.encoder.skips[-1].weight.grad.abs().sum() > 0           # ... and it learns from the first step
+    assert torch.equal(g(z, labels), plain(z, labels))               # no context: the encoder is not run
+    out = g(z, labels, context=ctx)
+    assert (out[:, :, 3:] - ctx[:, :, -1:]).abs().max() < 0.04       # alpha ~ 0.018: a copy of the last frame
+    out.square().mean().backward()
+    assert g.encoder.skips[-1].weight.grad.abs().sum() > 0           # ... and every part learns from step one
+    assert g.to_alpha.weight.grad.abs().sum() > 0
     with torch.no_grad():
         for skip in g.encoder.skips:
             skip.weight.normal_()
-    assert not torch.equal(g(z, labels), g(z, labels, context=ctx))  # once trained, the context matters
-    other = ctx.flip(0)
-    assert not torch.equal(g(z, labels, context=ctx), g(z, labels, context=other))
+        g.to_alpha.bias.fill_(2.0)
+    a, b = g(z, labels, context=ctx), g(z, labels, context=ctx.flip(0))
+    assert not torch.equal(a[:, :, 3:], b[:, :, 3:])                 # once trained, the context matters
 
 
 def test_context_errors_name_the_problem():

@@ -50,11 +50,10 @@ def test_degradations_do_what_they_say():
         degrade(v, "sepia")
 
 
-def test_real_clips_beat_every_degraded_copy_at_the_finest_level(weizmann, tmp_path):
-    """Calibration on real clips: blur, colour fringes and half resolution must each read clearly worse."""
-    common = dict(frames=16, resolution=32, cache_dir=tmp_path, progress=False)
-    train, _ = real_clips(VideoDataset(weizmann, split="train", **common), 4)
-    test, _ = real_clips(VideoDataset(weizmann, split="test", **common), 8)
+def check_calibration(root, resolution, cache):
+    common = dict(frames=16, resolution=resolution, cache_dir=cache, progress=False)
+    train, _ = real_clips(VideoDataset(root, split="train", **common), 4)
+    test, _ = real_clips(VideoDataset(root, split="test", **common), 8)
     table = calibrate(train, test)
     real = table["real"]["frames"][0]
     for kind in DEGRADATIONS:
@@ -62,3 +61,13 @@ def test_real_clips_beat_every_degraded_copy_at_the_finest_level(weizmann, tmp_p
     # Blur and lost resolution also smear the texture of motion (frame differences).
     for kind in ("blur", "half-resolution"):
         assert table[kind]["motion"][0] > 1.2 * table["real"]["motion"][0], (kind, table)
+
+
+def test_real_clips_beat_every_degraded_copy_at_the_finest_level(weizmann, tmp_path):
+    """Calibration on real clips: blur, colour fringes and half resolution must each read clearly worse."""
+    check_calibration(weizmann, 32, tmp_path)
+
+
+@pytest.mark.realdata
+def test_calibration_on_the_full_data(weizmann_full, tmp_path):
+    check_calibration(weizmann_full, 64, tmp_path)

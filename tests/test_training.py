@@ -289,3 +289,20 @@ def test_ucf101_official_layout_trains_from_either_folder(tmp_path, where):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "skipping" not in proc.stderr and "(ucf101)" in proc.stderr
     assert HRVGAN.from_pretrained(tmp_path / "run" / "model").class_names == ["ApplyEyeMakeup", "JumpingJack"]
+
+
+def test_d_warmup_leaves_g_as_it_was(tmp_path, weizmann):
+    src = tmp_path / "src"
+    torch.manual_seed(3)
+    HRVGAN(ModelConfig.from_preset("tiny", class_names=["bend", "jack", "wave1", "wave2"])).save_pretrained(src)
+    out = tmp_path / "run"
+    proc = run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "3", "--checkpoint_every", "3",
+                     "--init_from", str(src), "--d_warmup_steps", "3")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ckpt = list_checkpoints(out)[-1]
+    source, g = load_file(str(src / "model.safetensors")), load_file(str(ckpt / "generator.safetensors"))
+    assert all(torch.equal(g[k], v) for k, v in source.items())            # G untouched while D warms up
+    d0 = Trainer(TrainConfig.from_yaml(ROOT / "configs/tiny.yaml", data=str(weizmann), output_dir=str(tmp_path / "x"),
+                                      cache_dir=str(tmp_path / "cache"))).D.state_dict()
+    d = load_file(str(ckpt / "discriminator.safetensors"))
+    assert any(not torch.equal(d[k], v) for k, v in d0.items())            # ... and D did train
