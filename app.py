@@ -97,7 +97,7 @@ DEFAULT_MODEL = not os.environ.get("HRVGAN_MODEL")
 EXAMPLE_GIFS = ([(str(EXAMPLES / f"{demo.slug(c)}.gif"), c) for c in classes if (EXAMPLES / f"{demo.slug(c)}.gif").exists()]
                 if DEFAULT_MODEL else [])
 CLIPS = demo.example_clips(EXAMPLES / "clips")   # held-out real clips for the Predict tab
-PREDICTS = FIRST.model.context_frames > 0
+PREDICTS = FIRST.predictor is not None
 
 with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app:
     gr.Markdown("# HRVGAN: spatio-temporal video GAN\nGenerate short videos by class from the "

@@ -31,7 +31,9 @@ def model_card(config: ModelConfig, *, training_data: str | None = None, trainin
         "---", yaml.safe_dump(meta, sort_keys=False).strip(), "---", "",
         "# HRVGAN video generator", "",
         f"An [HRVGAN](https://arxiv.org/abs/2008.09646) generator, {kind}: "
-        f"{config.frames} frames of {config.resolution}x{config.resolution} RGB per video.", "",
+        f"{config.frames} frames of {config.resolution}x{config.resolution} RGB per video"
+        + (f"; it also predicts the {config.predicted_frames} frames that follow {config.context_frames} given ones."
+           if config.context_frames else "."), "",
     ]
     if sample_gif:
         lines += [f"![samples]({sample_gif})", ""]
@@ -64,6 +66,12 @@ def model_card(config: ModelConfig, *, training_data: str | None = None, trainin
         "", "## Use", "", "```python", "from hrvgan import HRVGAN", "",
         'model = HRVGAN.from_pretrained("PATH_OR_REPO_ID")',
         f"videos = model.sample(classes={first}, seeds=[0, 1, 2])  # uint8 (3, T, H, W, 3)",
+    ]
+    if config.context_frames:
+        m, n = config.context_frames, config.predicted_frames
+        lines += [f"# prediction: the {n} frames that follow {m} context frames (uint8 (N, {m}, H, W, 3) or ({m}, H, W, 3))",
+                  f"future = model.predict(clip[:{m}], classes={first}, seeds=0)  # uint8 (1, {n}, H, W, 3)"]
+    lines += [
         "```", "",
     ]
     if notes:

@@ -44,6 +44,7 @@ class DemoError(ValueError):
 class LoadedModel:
     name: str
     model: HRVGAN
+    predictor: HRVGAN | None = None  # the model itself if it predicts, else its predict/ companion, if any
 
     @property
     def about(self) -> str:
@@ -64,8 +65,16 @@ def load_models(spec: str | None = None, default: str = "weights") -> dict[str, 
         name = ref.rstrip("/").split("/")[-1] if Path(ref).exists() else ref
         if name in models:
             name = ref
-        models[name] = LoadedModel(name, model)
+        models[name] = LoadedModel(name, model, model if model.context_frames else _companion_predictor(ref))
     return models
+
+
+def _companion_predictor(ref: str) -> HRVGAN | None:
+    """A generation-only model may ship a prediction model in its predict/ subfolder (folder or Hub repo)."""
+    try:
+        return HRVGAN.from_pretrained(ref, subfolder="predict")
+    except (FileNotFoundError, ConnectionError, ValueError):
+        return None
 
 
 def slug(name: str) -> str:
@@ -196,7 +205,8 @@ def example_clips(folder) -> dict[str, Path]:
 
 def class_of_clip(loaded: LoadedModel, name: str):
     """The class a shipped clip shows, from its file name (jumping-jack-p7.mp4 -> 'jumping jack')."""
-    for c in sorted(loaded.model.class_names, key=len, reverse=True):
+    model = loaded.predictor or loaded.model
+    for c in sorted(model.class_names, key=len, reverse=True):
         if name.startswith(slug(c) + "-"):
             return c
     return None
@@ -222,10 +232,11 @@ def predict(models: dict[str, LoadedModel], model_name: str, clip_name, upload, 
     from .data import resize_video
 
     loaded = models.get(model_name) or next(iter(models.values()))
-    model = loaded.model
+    model = loaded.predictor
+    if model is None:
+        raise DemoError(f"{loaded.name} only generates: it was not trained to predict (context_frames = 0) "
+                        "and ships no predict/ model.")
     m, n = model.context_frames, model.predicted_frames
-    if m == 0:
-        raise DemoError(f"{loaded.name} only generates: it was not trained to predict (context_frames = 0).")
     seed, fps = check_seed(seed), check_fps(fps)
     if upload:
         frames = read_clip(upload)
@@ -238,7 +249,7 @@ def predict(models: dict[str, LoadedModel], model_name: str, clip_name, upload, 
             class_name = class_of_clip(loaded, clip_name)
     if len(frames) < m:
         raise DemoError(f"The video has {len(frames)} frames; this model needs at least {m} to predict from.")
-    cls = check_class(loaded, class_name)
+    cls = check_class(LoadedModel(loaded.name, model), class_name)
     frames = resize_video(frames[:m + n], model.config.resolution)
     context, real = frames[:m], frames[m:m + n]
     predicted = model.predict(context, classes=cls, seeds=seed)[0]

@@ -272,10 +272,14 @@ class HRVGAN(
     # -- loading ---------------------------------------------------------------------------------
     @classmethod
     def from_pretrained(cls, path_or_repo_id, revision: str | None = None, device=None, *,
-                        token: str | None = None, cache_dir=None, local_files_only: bool = False,
-                        **_ignored) -> "HRVGAN":
-        """Load from a local folder or a Hub repo id (safetensors only; never unpickles)."""
-        files = _resolve_files(str(path_or_repo_id), revision, token, cache_dir, local_files_only)
+                        subfolder: str | None = None, token: str | None = None, cache_dir=None,
+                        local_files_only: bool = False, **_ignored) -> "HRVGAN":
+        """Load from a local folder or a Hub repo id (safetensors only; never unpickles).
+
+        ``subfolder`` picks a model inside it, e.g. ``subfolder="predict"`` for a prediction model
+        shipped beside a generation model.
+        """
+        files = _resolve_files(str(path_or_repo_id), revision, token, cache_dir, local_files_only, subfolder)
         try:
             config_dict = json.loads(Path(files["config"]).read_text())
             config = ModelConfig.from_dict(config_dict)
@@ -292,9 +296,13 @@ def _looks_like_path(s: str) -> bool:
     return s.startswith((".", "/", "~")) or os.sep in s.strip("/").replace("/", "", 1) or s.count("/") > 1
 
 
-def _resolve_files(ref: str, revision, token, cache_dir, local_files_only) -> dict:
+def _resolve_files(ref: str, revision, token, cache_dir, local_files_only, subfolder=None) -> dict:
     """Local folder or Hub repo id -> paths of config.json, model.safetensors and README.md."""
     folder = Path(ref).expanduser()
+    if folder.exists() and subfolder:
+        folder, ref = folder / subfolder, str(folder / subfolder)
+        if not folder.exists():
+            raise FileNotFoundError(f"no such model folder: {folder}")
     if folder.exists():
         if not folder.is_dir():
             raise NotADirectoryError(f"{ref} is a file; pass the folder that holds {CONFIG_NAME} and {WEIGHTS_NAME}.")
@@ -312,7 +320,8 @@ def _resolve_files(ref: str, revision, token, cache_dir, local_files_only) -> di
         return files
     if _looks_like_path(ref):
         raise FileNotFoundError(f"no such model folder: {ref}")
-    kw = dict(repo_id=ref, revision=revision, token=token, cache_dir=cache_dir, local_files_only=local_files_only)
+    kw = dict(repo_id=ref, revision=revision, token=token, cache_dir=cache_dir, local_files_only=local_files_only,
+              subfolder=subfolder)
     try:
         files = {"config": hf_hub_download(filename=CONFIG_NAME, **kw),
                  "weights": hf_hub_download(filename=WEIGHTS_NAME, **kw)}

@@ -36,20 +36,23 @@ The classifier also ships here; retrain it with
 """
 
 
-def check_targets(r: dict) -> list[tuple[str, str, bool]]:
+def check_targets(r: dict, generation: bool = True) -> list[tuple[str, str, bool]]:
     """(target, measured value, met?) for the default model's targets."""
-    rows = [
+    rows = [] if not generation else [
         ("generated class accuracy >= 90%", f"{r['class_accuracy_generated']:.1%}", r["class_accuracy_generated"] >= 0.9),
         ("Fréchet distance <= 1.5x real train-vs-test", f"{r['fd_generated_vs_test']:.2f} vs {r['fd_train_vs_test']:.2f}",
          r["fd_generated_vs_test"] <= 1.5 * r["fd_train_vs_test"]),
     ]
     for kind, name in (("frames", "frames"), ("motion", "frame differences")):
         g, t = r[f"swd_{kind}_generated_vs_test"][0], r[f"swd_{kind}_train_vs_test"][0]
-        rows.append((f"SWD, finest level, {name} <= 1.5x real train-vs-test", f"{g:.1f} vs {t:.1f} ({g / t:.2f}x)", g <= 1.5 * t))
-    rows.append(("motion within 20% of real", f"{r['motion_ratio']:.2f}", 0.8 <= r["motion_ratio"] <= 1.2))
+        if generation:
+            rows.append((f"SWD, finest level, {name} <= 1.5x real train-vs-test", f"{g:.1f} vs {t:.1f} ({g / t:.2f}x)",
+                         g <= 1.5 * t))
     spread = r["diversity_generated"] / r["diversity_real_test"]
-    rows.append(("no collapse: spread within a class within 20% of real",
-                 f"{r['diversity_generated']:.1f} vs {r['diversity_real_test']:.1f} ({spread:.2f}x)", 0.8 <= spread <= 1.2))
+    if generation:
+        rows.append(("motion within 20% of real", f"{r['motion_ratio']:.2f}", 0.8 <= r["motion_ratio"] <= 1.2))
+        rows.append(("no collapse: spread within a class within 20% of real",
+                     f"{r['diversity_generated']:.1f} vs {r['diversity_real_test']:.1f} ({spread:.2f}x)", 0.8 <= spread <= 1.2))
     if "prediction_psnr" in r:
         rows += [
             ("prediction PSNR above copy-last-frame", f"{r['prediction_psnr']:.2f} vs {r['copy_last_psnr']:.2f} dB",
@@ -64,38 +67,56 @@ def check_targets(r: dict) -> list[tuple[str, str, bool]]:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", required=True, help="run folder (its model/ and checkpoints/)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", help="run folder (its model/ and checkpoints/)")
+    source.add_argument("--model", help="a model folder to re-measure as it is (its card's step count is kept)")
+    parser.add_argument("--steps", type=int, default=None, help="with --model: the training steps to record")
+    parser.add_argument("--classifier", default="weights/classifier", help="the evaluation classifier")
     parser.add_argument("--out", default="weights")
     parser.add_argument("--data", required=True)
     parser.add_argument("--config", default="configs/weizmann-64.yaml", help="the config the run was trained with")
     parser.add_argument("--num_samples", type=int, default=256)
     parser.add_argument("--note", default="", help="how the run went, for the model card (resumes, changes); @FILE reads a file")
     parser.add_argument("--checkpoint", default="", help="export this checkpoint's EMA generator (default: the run's model/)")
+    parser.add_argument("--prediction_only", action="store_true",
+                        help="a model shipped for prediction (weights/predict): its card checks the prediction targets")
     parser.add_argument("--command", default="", help="the command that reproduces the run, for the model card")
     args = parser.parse_args()
-    run, out = Path(args.run), Path(args.out)
+    out = Path(args.out)
     if args.note.startswith("@"):
         args.note = Path(args.note[1:]).read_text()
-    model = HRVGAN.from_pretrained(run / "model")
-    checkpoint = Path(args.checkpoint) if args.checkpoint else (list_checkpoints(run) or [None])[-1]
-    steps = None
+    model = HRVGAN.from_pretrained(Path(args.model or Path(args.run) / "model"))
+    checkpoint = None
+    if args.run:
+        checkpoint = Path(args.checkpoint) if args.checkpoint else (list_checkpoints(Path(args.run)) or [None])[-1]
+    steps = args.steps
     if checkpoint is not None:
         steps = json.loads((checkpoint / "state.json").read_text())["step"]
         if args.checkpoint:  # the EMA generator of a chosen checkpoint, not the last export
             model.generator.load_state_dict(load_file(str(checkpoint / "ema.safetensors")))
-    classifier = VideoClassifier.load(out / "classifier")
+    classifier = VideoClassifier.load(args.classifier)
     results = evaluate(model, args.data, classifier, num_samples=args.num_samples)
     table = markdown_table(results)
     print(table)
     targets = "Targets (issues #9 and #11):\n\n| target | measured | |\n|---|---|---|\n" + "\n".join(
-        f"| {what} | {value} | {'met' if ok else '**not met**'} |" for what, value, ok in check_targets(results))
+        f"| {what} | {value} | {'met' if ok else '**not met**'} |"
+        for what, value, ok in check_targets(results, generation=not args.prediction_only))
     model.save_pretrained(out, model_card_kwargs={
         "training_data": "Weizmann human actions (bend, jumping jack, one-hand wave, two-hand wave), 64x64, "
                          "performers 0-6 (56 videos); performers 7-8 held out",
         "training_command": args.command or f"python train.py --config {args.config}",
         "steps": steps, "metrics": results, "sample_gif": "sample.gif",
         "notes": (f"## Training history\n\n{args.note}\n\n" if args.note else "") + NOTES.format(targets=targets)})
-    videos = model.sample(classes=model.class_names, seeds=0) if model.class_names else model.sample(seeds=[0, 1, 2, 3])
+    if args.prediction_only:  # the shipped held-out clips: context then prediction, side by side
+        from hrvgan.demo import slug
+        from hrvgan.video import read_video
+        m, shown = model.context_frames, []
+        for name in model.class_names:
+            clip = read_video(next(Path("examples/clips").glob(f"{slug(name)}-*.mp4")))
+            shown.append(np.concatenate([clip[:m], model.predict(clip[:m], classes=name, seeds=0)[0]]))
+        videos = np.stack(shown)
+    else:
+        videos = model.sample(classes=model.class_names, seeds=0) if model.class_names else model.sample(seeds=[0, 1, 2, 3])
     write_gif(np.concatenate(list(videos), axis=2), out / "sample.gif", scale=2)
     (out / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
     (out / "metrics.md").write_text(table + "\n")

@@ -118,3 +118,17 @@ def test_same_request_same_videos(models):
     a = models["model"].model.sample(classes="jack", seeds=[3, 4])
     b = models["model"].model.sample(classes="jack", seeds=[3, 4])
     assert np.array_equal(a, b)
+
+
+def test_a_generation_model_with_a_predict_folder_predicts_through_it(tiny_folder, tmp_path, clips):
+    torch.manual_seed(0)
+    HRVGAN(ModelConfig.from_preset("tiny", class_names=["wave", "jack", "bend"], context_frames=3)).save_pretrained(
+        tiny_folder / "predict")
+    models = demo.load_models(str(tiny_folder))
+    loaded = models["model"]
+    assert loaded.model.context_frames == 0 and loaded.predictor.context_frames == 3
+    mp4, grid, _ = demo.predict(models, "model", None, str(clips["jumping-jack-performer7.mp4"]), "jack", 0, 8)
+    with av.open(mp4) as c:
+        assert c.streams.video[0].frames == 8
+    with pytest.raises(FileNotFoundError, match="no such model folder"):
+        HRVGAN.from_pretrained(tmp_path, subfolder="predict")

@@ -65,3 +65,20 @@ def test_unreachable_hub_gives_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(constants, "HF_HUB_ETAG_TIMEOUT", 2)
     with pytest.raises(ConnectionError, match="could not download 'alice/tiny'"):
         HRVGAN.from_pretrained("alice/tiny", cache_dir=tmp_path)
+
+
+def test_a_prediction_model_in_a_subfolder_round_trips(hub, tiny_model, tmp_path):
+    import torch
+
+    from hrvgan import ModelConfig
+
+    folder = tmp_path / "repo"
+    tiny_model.save_pretrained(folder)
+    torch.manual_seed(1)
+    HRVGAN(ModelConfig.from_preset("tiny", class_names=["wave", "jack", "bend"], context_frames=3)).save_pretrained(
+        folder / "predict")
+    HfApi().create_repo("alice/both")
+    HfApi().upload_folder(repo_id="alice/both", folder_path=str(folder))
+    predictor = HRVGAN.from_pretrained("alice/both", subfolder="predict", cache_dir=tmp_path / "c")
+    assert predictor.context_frames == 3
+    assert HRVGAN.from_pretrained("alice/both", cache_dir=tmp_path / "c").context_frames == 0
