@@ -147,8 +147,13 @@ def test_default_weights_serve(tmp_path):
     from gradio_client import Client
 
     with AppServer(None, env={"HRVGAN_MODEL": ""}) as srv:
-        _, grid, _ = Client(srv.url, verbose=False).predict(api_name="/sample")
+        client = Client(srv.url, verbose=False)
+        _, grid, _ = client.predict(api_name="/sample")
         check_png(grid)
+        video, grid, _ = client.predict(api_name="/predict")     # the shipped prediction model, a shipped clip
+        check_mp4(video_path(video), frames=16)
+        with Image.open(grid) as im:
+            assert im.size == (8 * 66 + 2, 3 * 66 + 2)            # context, prediction, real: 8 frames of 64x64
 
 
 def test_missing_model_folder_fails_at_start_with_a_message(tmp_path):
