@@ -133,7 +133,8 @@ def test_bf16_and_gradient_accumulation(tmp_path, weizmann):
     out = tmp_path / "run"
     proc = run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "2", "--mixed_precision", "bf16",
                      "--gradient_accumulation_steps", "2", "--loss", "bce", "--mse_weight", "0.5", "--adv_weight", "0.5",
-                     "--diversity_weight", "1.0", "--log_every", "1")
+                     "--diversity_weight", "1.0", "--log_every", "1",
+                     "--task", "prediction", "--generation_prob", "0")   # eq. 10 applies to prediction steps only
     assert proc.returncode == 0, proc.stderr
     assert steps(out) == [2]
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
