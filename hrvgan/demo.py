@@ -97,14 +97,14 @@ def check_seed(seed) -> int:
     return seed
 
 
-def check_class(loaded: LoadedModel, name):
-    names = loaded.model.class_names
+def check_class(model: HRVGAN, name, model_name: str = "this model"):
+    names = model.class_names
     if not names:
         return None                      # unconditional: whatever the class input holds is ignored
     if name in (None, "", NO_CLASS):
         return names[0]
     if name not in names:
-        raise DemoError(f"Unknown class {name!r}: {loaded.name} knows {', '.join(names)}.")
+        raise DemoError(f"Unknown class {name!r}: {model_name} knows {', '.join(names)}.")
     return name
 
 
@@ -146,7 +146,7 @@ def _encode(*jobs) -> list[str]:
 def sample(models: dict[str, LoadedModel], model_name: str, class_name, seed, num_videos, truncation, fps):
     """-> (mp4 of all videos side by side, frame-grid PNG, [mp4, png] downloads), at the model's resolution."""
     loaded = models.get(model_name) or next(iter(models.values()))
-    cls = check_class(loaded, class_name)
+    cls = check_class(loaded.model, class_name, loaded.name)
     seed = check_seed(seed)
     n = check_int(num_videos, 1, MAX_VIDEOS, "Number of videos")
     fps, truncation = check_fps(fps), check_truncation(truncation)
@@ -181,7 +181,7 @@ def scrub_view(grid_png: bytes, steps: int, frames: int, size: int, fps: float, 
 def interpolate(models: dict[str, LoadedModel], model_name: str, seed_a, seed_b, class_a, class_b, steps, mode, fps):
     """-> (mp4 walking the path, grid PNG with a row per step, HTML view for the slider, step count)."""
     loaded = models.get(model_name) or next(iter(models.values()))
-    ca, cb = check_class(loaded, class_a), check_class(loaded, class_b)
+    ca, cb = check_class(loaded.model, class_a, loaded.name), check_class(loaded.model, class_b, loaded.name)
     seed_a, seed_b = check_seed(seed_a), check_seed(seed_b)
     steps = check_int(steps, 2, MAX_STEPS, "Steps")
     fps = check_fps(fps)
@@ -249,7 +249,7 @@ def predict(models: dict[str, LoadedModel], model_name: str, clip_name, upload, 
             class_name = class_of_clip(loaded, clip_name)
     if len(frames) < m:
         raise DemoError(f"The video has {len(frames)} frames; this model needs at least {m} to predict from.")
-    cls = check_class(LoadedModel(loaded.name, model), class_name)
+    cls = check_class(model, class_name, loaded.name)
     frames = resize_video(frames[:m + n], model.config.resolution)
     context, real = frames[:m], frames[m:m + n]
     predicted = model.predict(context, classes=cls, seeds=seed)[0]

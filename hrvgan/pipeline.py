@@ -201,25 +201,16 @@ class HRVGAN(
         length of the other list.  Classes are names or indices; None for unconditional models.
         """
         seeds = [check_seed(s) for s in _listify(seeds)]
-        if self.config.conditional:
-            if classes is None:
-                raise ValueError(f"this model is class-conditional; pass classes= one of {self.class_names}.")
-            cls = [self.class_index(c) for c in _listify(classes)]
-        else:
-            if any(c is not None for c in _listify(classes)):
-                raise ValueError("this model is unconditional: it has no classes; pass classes=None.")
-            cls = []
-        n = max(len(seeds), len(cls))
+        if not seeds:
+            raise ValueError("nothing to sample: pass at least one seed.")
+        n_classes = len(_listify(classes)) if self.config.conditional else 1
+        n = max(len(seeds), n_classes)
         if len(seeds) == 1:
             seeds = seeds * n
-        if len(cls) == 1:
-            cls = cls * n
-        if len(seeds) != n or (cls and len(cls) != n):
-            raise ValueError(f"got {len(seeds)} seeds and {len(cls)} classes; give equal counts or a single value of one.")
-        if n == 0:
-            raise ValueError("nothing to sample: pass at least one seed.")
+        if len(seeds) != n or n_classes not in (1, n):
+            raise ValueError(f"got {len(seeds)} seeds and {n_classes} classes; give equal counts or a single value of one.")
+        labels = self._labels(classes, n, "sample")
         z = torch.stack([latent(s, self.config.latent_dim) for s in seeds])
-        labels = torch.tensor(cls, dtype=torch.long) if cls else None
         return self.generate(z, labels, truncation)
 
     def interpolate(self, seed_a: int, seed_b: int, steps: int = 8, class_a=None, class_b=None,

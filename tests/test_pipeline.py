@@ -80,7 +80,7 @@ def test_unconditional_model():
     ("run", r"unknown class 'run'; this model's classes are \['wave', 'jack', 'bend'\]"),
     (3, "class index 3 is out of range: this model has 3 classes"),
     (-1, "class index -1 is out of range"),
-    (None, "class-conditional; pass classes="),
+    (None, "class-conditional; sample needs classes="),
     (1.5, "class must be a name or an index"),
 ])
 def test_bad_class_errors(tiny_model, classes, match):
