@@ -61,11 +61,13 @@ class ModelConfig:
     d_fc_dim: int = 128                     # width of D's penultimate fully connected layer (Table 2)
     leaky_slope: float = 0.2                # LeakyReLU slope in D
     context_frames: int = 0                 # m: frames a prediction model is given (0 = generation only)
+    warp: bool = False                      # prediction: move the last context frame's pixels along a predicted flow
 
     def __post_init__(self):
         self.channels = tuple(int(c) for c in self.channels)
         self.temporal_upsample = tuple(bool(t) for t in self.temporal_upsample)
         self.class_names = tuple(str(n) for n in self.class_names)
+        self.warp = bool(self.warp)
         if self.num_classes < 0:
             raise ValueError(f"num_classes must be >= 0, got {self.num_classes}; use 0 for an unconditional model.")
         if self.num_classes and not self.class_names:

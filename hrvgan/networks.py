@@ -140,6 +140,23 @@ class ContextEncoder(nn.Module):
         return [skip(f) for skip, f in zip(self.skips, reversed(levels))]
 
 
+def warp_frame(frame: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Backward warping: frame (B, C, 1, H, W), flow (B, 2, T, H, W) in pixels (x, y) -> (B, C, T, H, W),
+    where output pixel p of frame t is the frame sampled (bilinearly) at p + flow_t(p); borders repeat."""
+    b, c, _, h, w = frame.shape
+    t = flow.shape[2]
+    flow = flow.float()
+    ys = torch.arange(h, device=flow.device, dtype=torch.float32).view(1, 1, h, 1)
+    xs = torch.arange(w, device=flow.device, dtype=torch.float32).view(1, 1, 1, w)
+    # grid_sample wants (x, y) in [-1, 1] with -1 and 1 at the centres of the corner pixels (align_corners).
+    gx = (xs + flow[:, 0]) * (2 / max(w - 1, 1)) - 1                      # (B, T, H, W)
+    gy = (ys + flow[:, 1]) * (2 / max(h - 1, 1)) - 1
+    grid = torch.stack([gx, gy], dim=-1).reshape(b * t, h, w, 2)
+    src = frame[:, :, 0].float().unsqueeze(1).expand(b, t, c, h, w).reshape(b * t, c, h, w)
+    out = F.grid_sample(src, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    return out.reshape(b, t, c, h, w).transpose(1, 2)
+
+
 def context_clip(context: torch.Tensor, frames: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Context (B, 3, m, H, W) -> the clip with frames m..T-1 set to frame m-1, and its mask (B, 1, T, 1, 1)."""
     b, _, m, h, w = context.shape
@@ -155,7 +172,9 @@ class Generator(nn.Module):
     A model with ``config.context_frames = m > 0`` also predicts: given ``context`` (B, 3, m, H, W),
     the first m frames of the clip, it makes the whole clip; frames m..T-1 are the prediction (the
     first m are an echo of the context that callers replace by the context itself).  The drawn
-    frames are composited over the last context frame through a per-pixel mask (``to_alpha``).
+    frames are composited over the last context frame through a per-pixel mask (``to_alpha``); with
+    ``config.warp`` that frame is first moved along a per-frame flow field (``to_flow``, in pixels):
+    pixels that exist in the context are moved, not redrawn, and only what appears (alpha) is drawn.
     Without context it generates from noise as a generation-only model does (the encoder is not run).
     """
 
@@ -179,6 +198,11 @@ class Generator(nn.Module):
             self.to_alpha = nn.Conv3d(chans[-1], 1, kernel_size=1)                 # prediction: compositing mask
             nn.init.zeros_(self.to_alpha.weight)
             nn.init.constant_(self.to_alpha.bias, ALPHA_INIT_BIAS)
+        self.to_flow = None
+        if config.context_frames and config.warp:
+            self.to_flow = nn.Conv3d(chans[-1], 2, kernel_size=3, padding=1)      # prediction: motion (x, y)
+            nn.init.zeros_(self.to_flow.weight)                                    # starts still: copy-last
+            nn.init.zeros_(self.to_flow.bias)
 
     def mapping(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """(z, labels) -> the fully connected code w (B, latent_dim)."""
@@ -209,6 +233,10 @@ class Generator(nn.Module):
             # Prediction: composite the drawn frames over the last context frame, alpha per pixel and frame.
             # alpha starts near 0 (copy the last frame): G learns where the scene changes, not to redraw it.
             alpha = torch.sigmoid(self.to_alpha(features))
+            if self.to_flow is not None:
+                # Pixel advection (Finn et al. 2016): the last frame's own pixels, moved, generalise to
+                # people and clothes never seen in training, where drawn pixels would be guesses.
+                base = warp_frame(base, self.to_flow(features))
             x = alpha * x + (1 - alpha) * base.to(x.dtype)
         return x
 

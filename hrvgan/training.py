@@ -69,8 +69,9 @@ class TrainConfig:
     task: str = "generation"                # generation | prediction
     context_frames: int = 0                 # m, frames given (prediction); 0 = half the clip
     predicted_frames: int = 0               # n, frames predicted; 0 = the rest of the clip (m + n = frames)
+    warp: bool = False                      # prediction: Ŷ moves the last context frame's pixels (flow) + draws what appears
     generation_prob: float = 0.5            # prediction task: share of steps with the context dropped (m = 0: generation)
-    init_from: str = ""                     # a model folder whose generator tensors that fit start G (fine-tuning)
+    init_from: str = ""                     # a model folder (G) or a run's checkpoint folder (G and D) to start from
     d_warmup_steps: int = 0                 # train D alone for the first n steps (a fresh critic for a trained G)
     # optimisation (Algorithm 1)
     max_steps: int = 10000                  # generator steps
@@ -150,8 +151,9 @@ class TrainConfig:
                 raise ValueError(f"context_frames ({m}) + predicted_frames ({n}) must equal the preset's {frames} frames, "
                                  "each at least 1: the pair (X, Y) is cut from one clip of the model's length.")
             overrides["context_frames"] = m
-        elif self.context_frames or self.predicted_frames:
-            raise ValueError("context_frames / predicted_frames need --task prediction.")
+            overrides["warp"] = self.warp
+        elif self.context_frames or self.predicted_frames or self.warp:
+            raise ValueError("context_frames / predicted_frames / warp need --task prediction.")
         if self.latent_dim:
             overrides["latent_dim"] = self.latent_dim
         if not self.conditional:
@@ -211,6 +213,8 @@ class Trainer:
             self.init_generator(cfg.init_from)
         self.G = copy.deepcopy(self.pipeline.generator).train().requires_grad_(True)
         self.D = Discriminator(mc).train()
+        if cfg.init_from and (Path(cfg.init_from) / "discriminator.safetensors").exists():
+            self._load_fitting(self.D, load_file(str(Path(cfg.init_from) / "discriminator.safetensors")), cfg.init_from)
         self.ema = self.pipeline.generator.requires_grad_(False)
         for m in (self.G, self.D, self.ema):
             m.to(acc.device)
@@ -236,16 +240,24 @@ class Trainer:
 
     # -- helpers --------------------------------------------------------------------------------------
     def init_generator(self, ref: str) -> None:
-        """Start G from a trained model: every tensor whose name and shape fit is copied (fine-tuning)."""
-        source = HRVGAN.from_pretrained(ref).generator.state_dict()
-        target = self.pipeline.generator.state_dict()
+        """Start G from a trained model (a model folder or Hub id), or from a run's checkpoint folder
+        (its raw generator; D then starts from its critic too).  Every tensor whose name and shape fit
+        is copied, so a model may gain a part (e.g. ``warp``) that starts at its initial values."""
+        if (Path(ref) / "state.json").exists():
+            source = load_file(str(Path(ref) / "generator.safetensors"))
+        else:
+            source = HRVGAN.from_pretrained(ref).generator.state_dict()
+        self._load_fitting(self.pipeline.generator, source, ref)
+
+    def _load_fitting(self, module: torch.nn.Module, source: dict, ref: str) -> None:
+        target = module.state_dict()
         fit = {k: v for k, v in source.items() if k in target and target[k].shape == v.shape}
         if len(fit) < len(source) / 2:
             raise ValueError(f"--init_from {ref}: only {len(fit)} of its {len(source)} tensors fit this model "
                              f"({self.model_config.preset}, width {self.model_config.width}); it is another architecture "
                              "and cannot start this run.")
-        self.pipeline.generator.load_state_dict(fit, strict=False)
-        self.log("initialised %d of %d generator tensors from %s", len(fit), len(target), ref)
+        module.load_state_dict(fit, strict=False)
+        self.log("initialised %d of %d %s tensors from %s", len(fit), len(target), type(module).__name__.lower(), ref)
 
     def predicting(self) -> bool:
         """Whether this step trains prediction (else generation): the same answer on every rank and on resume."""

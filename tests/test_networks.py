@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from hrvgan import Discriminator, Generator, ModelConfig
-from hrvgan.networks import minibatch_stddev, pixel_norm
+from hrvgan.networks import minibatch_stddev, pixel_norm, warp_frame
 
 # Paper Table 1, the 256x256x32 generator: (C, T, H, W) after each stage.
 TABLE_1 = [(128, 8, 8, 8), (128, 8, 16, 16), (64, 8, 32, 32), (32, 16, 64, 64), (16, 16, 128, 128), (8, 32, 256, 256)]
@@ -155,6 +155,39 @@ def test_a_fresh_predictor_copies_the_last_frame_and_generation_is_unchanged():
         g.to_alpha.bias.fill_(2.0)
     a, b = g(z, labels, context=ctx), g(z, labels, context=ctx.flip(0))
     assert not torch.equal(a[:, :, 3:], b[:, :, 3:])                 # once trained, the context matters
+
+
+def test_warp_frame_moves_pixels_by_the_flow():
+    frame = torch.rand(2, 3, 1, 8, 8)
+    flow = torch.zeros(2, 2, 3, 8, 8)
+    assert torch.allclose(warp_frame(frame, flow), frame.expand(2, 3, 3, 8, 8), atol=1e-6)   # still: a copy
+    flow[:, 0, 1] = 1.0                                                  # frame 1: sample one pixel to the right
+    flow[:, 1, 2] = -2.0                                                 # frame 2: two pixels up
+    out = warp_frame(frame, flow)
+    assert torch.allclose(out[:, :, 1, :, :-1], frame[:, :, 0, :, 1:], atol=1e-6)
+    assert torch.allclose(out[:, :, 1, :, -1], frame[:, :, 0, :, -1], atol=1e-6)           # the border repeats
+    assert torch.allclose(out[:, :, 2, 2:], frame[:, :, 0, :-2], atol=1e-6)
+    flow[:, 0, 0] = 0.5                                                  # half a pixel: bilinear
+    half = warp_frame(frame, flow)[:, :, 0, :, :-1]
+    assert torch.allclose(half, (frame[:, :, 0, :, :-1] + frame[:, :, 0, :, 1:]) / 2, atol=1e-6)
+
+
+def test_a_fresh_warping_predictor_copies_the_last_frame_and_learns_motion():
+    c = ModelConfig.from_preset("tiny", num_classes=2, context_frames=3, warp=True)
+    assert ModelConfig.from_dict({k: v for k, v in c.to_dict().items() if k != "warp"}).warp is False  # older files
+    torch.manual_seed(0)
+    g = Generator(c)
+    z, labels, ctx = torch.randn(2, c.latent_dim), torch.tensor([0, 1]), torch.rand(2, 3, 3, 32, 32) * 2 - 1
+    out = g(z, labels, context=ctx)
+    assert (out[:, :, 3:] - ctx[:, :, -1:]).abs().max() < 0.04       # zero flow, alpha ~ 0: copy-last
+    out.square().mean().backward()
+    assert g.to_flow.weight.grad.abs().sum() > 0                      # the flow learns from step one
+    with torch.no_grad():
+        g.to_flow.bias.copy_(torch.tensor([1.0, 0.0]))                 # every pixel from one to its right
+        g.to_alpha.bias.fill_(-30.0)                                   # nothing drawn
+    shifted = g(z, labels, context=ctx)
+    assert torch.allclose(shifted[:, :, 3:, :, :-1], ctx[:, :, -1:, :, 1:].expand(2, 3, 5, 32, 31), atol=1e-5)
+    assert Generator(ModelConfig.from_preset("tiny", context_frames=3)).to_flow is None
 
 
 def test_context_errors_name_the_problem():

@@ -279,6 +279,23 @@ def test_init_from_a_trained_model_copies_what_fits(tmp_path, weizmann):
         Trainer(dataclasses.replace(cfg, init_from=str(wrong)))
 
 
+def test_init_from_a_checkpoint_takes_g_and_d_and_may_add_the_warp(tmp_path, weizmann):
+    cfg = TrainConfig.from_yaml(ROOT / "configs/tiny.yaml", data=str(weizmann), output_dir=str(tmp_path / "src"),
+                                cache_dir=str(tmp_path / "cache"), task="prediction", context_frames=4)
+    source = Trainer(cfg)
+    with torch.no_grad():                                   # stand-ins for trained weights
+        for p in [*source.G.parameters(), *source.D.parameters()]:
+            p.add_(torch.randn_like(p))
+    folder = source.save_checkpoint()
+    trainer = Trainer(dataclasses.replace(cfg, output_dir=str(tmp_path / "run"), init_from=str(folder), warp=True))
+    g, d = trainer.G.state_dict(), trainer.D.state_dict()
+    assert all(torch.equal(g[k], v) for k, v in source.G.state_dict().items())     # the raw G, not the EMA
+    assert all(torch.equal(d[k], v) for k, v in source.D.state_dict().items())     # and its critic
+    assert not g["to_flow.weight"].any() and trainer.model_config.warp              # the new part starts still
+    with pytest.raises(ValueError, match="need --task prediction"):
+        TrainConfig(warp=True).model_config(["a", "b"])
+
+
 @pytest.mark.parametrize("where", ["parent", "videos"])
 def test_ucf101_official_layout_trains_from_either_folder(tmp_path, where):
     from test_data import make_ucf101
