@@ -13,6 +13,7 @@ from torch import nn
 from .config import BASE_SIZE, ModelConfig
 
 ALPHA_INIT_BIAS = -4.0  # sigmoid(-4) = 0.018: a fresh prediction model nearly copies the last context frame
+FLOW_SCALE = 4.0        # pixels per unit of to_flow's output: Adam's fixed step size then moves the flow 4x faster
 
 
 def pixel_norm(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -194,13 +195,22 @@ class Generator(nn.Module):
         )
         self.to_rgb = nn.Conv3d(chans[-1], 3, kernel_size=1)                        # final 1x1x1 conv
         self.encoder = ContextEncoder(config) if config.context_frames else None    # prediction: X -> skips
-        if config.context_frames:
+        self.to_flow = None
+        if config.context_frames and not config.warp:
             self.to_alpha = nn.Conv3d(chans[-1], 1, kernel_size=1)                 # prediction: compositing mask
             nn.init.zeros_(self.to_alpha.weight)
             nn.init.constant_(self.to_alpha.bias, ALPHA_INIT_BIAS)
-        self.to_flow = None
         if config.context_frames and config.warp:
-            self.to_flow = nn.Conv3d(chans[-1], 2, kernel_size=3, padding=1)      # prediction: motion (x, y)
+            # Three layers per pixel and frame, mixed by a softmax: the last frame as it is (a still
+            # background stays sharp: bilinear warping by a fraction of a pixel would blur it), the last
+            # frame moved along the flow, and drawn pixels (what appears).  Starts as copy-last.
+            self.to_alpha = nn.Conv3d(chans[-1], 3, kernel_size=1)
+            nn.init.zeros_(self.to_alpha.weight)
+            with torch.no_grad():
+                self.to_alpha.bias.copy_(torch.tensor([0.0, 0.0, ALPHA_INIT_BIAS]))
+            # Motion (x, y) is read from the stage before the last (twice the channels, half the size) and
+            # enlarged: flow is smooth, and the finest stage's few channels are busy drawing pixels.
+            self.to_flow = nn.Conv3d(chans[-2], 2, kernel_size=3, padding=1)
             nn.init.zeros_(self.to_flow.weight)                                    # starts still: copy-last
             nn.init.zeros_(self.to_flow.bias)
 
@@ -221,6 +231,7 @@ class Generator(nn.Module):
         if skips is not None:
             x = x + skips[0]
         for i, stage in enumerate(self.stages, start=1):
+            coarse = x
             x = stage(x)                                              # (B, Ci, Ti, Hi, Wi)
             if skips is not None:
                 x = x + skips[i]                                      # what the context says about this level
@@ -232,12 +243,16 @@ class Generator(nn.Module):
         if base is not None:
             # Prediction: composite the drawn frames over the last context frame, alpha per pixel and frame.
             # alpha starts near 0 (copy the last frame): G learns where the scene changes, not to redraw it.
-            alpha = torch.sigmoid(self.to_alpha(features))
-            if self.to_flow is not None:
+            if self.to_flow is None:
+                alpha = torch.sigmoid(self.to_alpha(features))
+                x = alpha * x + (1 - alpha) * base.to(x.dtype)
+            else:
                 # Pixel advection (Finn et al. 2016): the last frame's own pixels, moved, generalise to
                 # people and clothes never seen in training, where drawn pixels would be guesses.
-                base = warp_frame(base, self.to_flow(features))
-            x = alpha * x + (1 - alpha) * base.to(x.dtype)
+                flow = F.interpolate(self.to_flow(coarse), size=features.shape[2:], mode="trilinear")
+                moved = warp_frame(base, FLOW_SCALE * flow)
+                still, move, draw = torch.softmax(self.to_alpha(features).float(), dim=1).split(1, dim=1)
+                x = (still * base.float() + move * moved + draw * x.float()).to(x.dtype)
         return x
 
     def encode_context(self, context: torch.Tensor) -> list[torch.Tensor]:

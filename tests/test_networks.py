@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from hrvgan import Discriminator, Generator, ModelConfig
-from hrvgan.networks import minibatch_stddev, pixel_norm, warp_frame
+from hrvgan.networks import FLOW_SCALE, minibatch_stddev, pixel_norm, warp_frame
 
 # Paper Table 1, the 256x256x32 generator: (C, T, H, W) after each stage.
 TABLE_1 = [(128, 8, 8, 8), (128, 8, 16, 16), (64, 8, 32, 32), (32, 16, 64, 64), (16, 16, 128, 128), (8, 32, 256, 256)]
@@ -183,10 +183,13 @@ def test_a_fresh_warping_predictor_copies_the_last_frame_and_learns_motion():
     out.square().mean().backward()
     assert g.to_flow.weight.grad.abs().sum() > 0                      # the flow learns from step one
     with torch.no_grad():
-        g.to_flow.bias.copy_(torch.tensor([1.0, 0.0]))                 # every pixel from one to its right
-        g.to_alpha.bias.fill_(-30.0)                                   # nothing drawn
+        g.to_flow.bias.copy_(torch.tensor([1 / FLOW_SCALE, 0.0]))     # every pixel from one to its right
+        g.to_alpha.bias.copy_(torch.tensor([-30.0, 0.0, -30.0]))      # every pixel from the moved layer
     shifted = g(z, labels, context=ctx)
     assert torch.allclose(shifted[:, :, 3:, :, :-1], ctx[:, :, -1:, :, 1:].expand(2, 3, 5, 32, 31), atol=1e-5)
+    with torch.no_grad():
+        g.to_alpha.bias.copy_(torch.tensor([30.0, 0.0, -30.0]))       # the still layer: exact, whatever the flow
+    assert torch.equal(g(z, labels, context=ctx)[:, :, 3:], ctx[:, :, -1:].expand(2, 3, 5, 32, 32))
     assert Generator(ModelConfig.from_preset("tiny", context_frames=3)).to_flow is None
 
 
