@@ -61,6 +61,15 @@ def mse_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (predicted - target).pow(2).mean()
 
 
+def ssim_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """1 - SSIM of the frames of (B, 3, T, H, W) clips in [-1, 1] (torchmetrics' SSIM, differentiable).
+    Not in the paper: the MSE of eq. 10 barely notices a background blurred by sub-pixel motion, SSIM does."""
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
+    frames = lambda x: x.transpose(1, 2).flatten(0, 1)  # noqa: E731  (B*T, 3, H, W)
+    return 1 - structural_similarity_index_measure(frames(predicted), frames(target), data_range=2.0)
+
+
 def combined_loss(adversarial: torch.Tensor, pixel: torch.Tensor, alpha: float = 0.5, beta: float = 0.5) -> torch.Tensor:
     # Eq. 15: L = alpha * L_adv + beta * L_2, alpha = beta = 0.5 in the paper.
     return alpha * adversarial + beta * pixel

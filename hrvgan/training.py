@@ -87,6 +87,7 @@ class TrainConfig:
     drift_weight: float = 0.001             # epsilon_drift * E[D(x)^2]
     adv_weight: float = 1.0                 # alpha of eq. 15
     mse_weight: float = 0.0                 # beta of eq. 15: the pixel loss of eq. 10 on predicted frames (prediction steps)
+    ssim_weight: float = 0.0                # prediction steps: + weight * (1 - SSIM(Ŷ, Y)) (not in the paper: keeps Ŷ sharp)
     augment: str = ""                       # DiffAugment before D: comma-separated color,translation,cutout ("" = none)
     diversity_weight: float = 0.0           # mode-seeking term (MSGAN): keeps seeds of one class apart
     ema_decay: float = 0.999                # EMA of G's weights (used for samples and export)
@@ -121,6 +122,8 @@ class TrainConfig:
             (self.task in ("generation", "prediction"), f"task must be generation or prediction, got {self.task!r}"),
             (0 <= self.generation_prob < 1, "generation_prob must be in [0, 1)"),
             (self.context_frames >= 0 and self.predicted_frames >= 0, "context_frames and predicted_frames must be >= 0"),
+            (min(self.adv_weight, self.mse_weight, self.ssim_weight, self.diversity_weight) >= 0,
+             "adv_weight, mse_weight, ssim_weight and diversity_weight must be >= 0"),
         ]
         for ok, message in checks:
             if not ok:
@@ -370,6 +373,10 @@ class Trainer:
                     pixel = losses.mse_loss(fake[:, :, m:].float(), real[:, :, m:].float())         # eq. 10: Ŷ vs Y
                     loss = losses.combined_loss(adv, pixel, cfg.adv_weight, cfg.mse_weight)          # eq. 15
                     logs["Loss/G/mse"] = pixel.detach()
+                    if cfg.ssim_weight > 0:
+                        structure = losses.ssim_loss(fake[:, :, m:].float(), real[:, :, m:].float())  # Loss/G/ssim
+                        loss = loss + cfg.ssim_weight * structure
+                        logs["Loss/G/ssim"] = structure.detach()
                 else:
                     loss = cfg.adv_weight * adv
                 if cfg.diversity_weight > 0 and half > 0:

@@ -244,7 +244,7 @@ def test_prediction_task_trains_one_network_for_both(tmp_path, weizmann):
     out = tmp_path / "run"
     proc = run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "6", "--task", "prediction",
                      "--context_frames", "3", "--mse_weight", "50", "--augment", "color,translation,cutout",
-                     "--diversity_weight", "0.1", "--log_every", "1")
+                     "--diversity_weight", "0.1", "--log_every", "1", "--warp", "true", "--ssim_weight", "10")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -253,8 +253,10 @@ def test_prediction_task_trains_one_network_for_both(tmp_path, weizmann):
     assert "Loss/G/mse" in events.Tags()["scalars"]                         # eq. 10 on prediction steps
     mse_steps = {e.step for e in events.Scalars("Loss/G/mse")}
     assert 0 < len(mse_steps) < 6                                           # and generation on the others
+    assert {e.step for e in events.Scalars("Loss/G/ssim")} == mse_steps     # the SSIM term on the same steps
+    assert 0 < events.Scalars("Loss/G/ssim")[0].value <= 2
     model = HRVGAN.from_pretrained(out / "model")
-    assert (model.context_frames, model.predicted_frames) == (3, 5)
+    assert (model.context_frames, model.predicted_frames) == (3, 5) and model.config.warp
     clip = np.zeros((3, 32, 32, 3), np.uint8)
     assert model.predict(clip, classes="jack").shape == (1, 5, 32, 32, 3)
     assert model.sample(classes="jack", seeds=0).shape == (1, 8, 32, 32, 3)   # it still generates
@@ -289,7 +291,9 @@ def test_init_from_a_checkpoint_takes_g_and_d_and_may_add_the_warp(tmp_path, wei
     folder = source.save_checkpoint()
     trainer = Trainer(dataclasses.replace(cfg, output_dir=str(tmp_path / "run"), init_from=str(folder), warp=True))
     g, d = trainer.G.state_dict(), trainer.D.state_dict()
-    assert all(torch.equal(g[k], v) for k, v in source.G.state_dict().items())     # the raw G, not the EMA
+    copied = {k: v for k, v in source.G.state_dict().items() if not k.startswith("to_alpha.")}
+    assert copied and all(torch.equal(g[k], v) for k, v in copied.items())        # the raw G, not the EMA
+    assert g["to_alpha.weight"].shape[0] == 3 and not g["to_alpha.weight"].any()  # the 3-layer mix starts fresh
     assert all(torch.equal(d[k], v) for k, v in source.D.state_dict().items())     # and its critic
     assert not g["to_flow.weight"].any() and trainer.model_config.warp              # the new part starts still
     with pytest.raises(ValueError, match="need --task prediction"):
