@@ -6,7 +6,8 @@ Per class: a GIF of four seeds side by side and a frame grid (a row per seed, a 
 like the paper's Fig. 4); plus an interpolation grid between two classes (rows = steps, Figs. 2-3)
 and its GIF.  With --data: examples/clips/, one held-out real clip per class (performers 7-8,
 the first 16 frames, 64x64 H.264), which the demo's Predict tab offers; and for a prediction model
-a grid per clip with a row of context, a row of prediction and a row of the real continuation.
+a grid per clip with a row of context, a row of prediction and a row of the real continuation
+(the model's own, or that of the prediction model in its predict/ folder).
 """
 
 import argparse
@@ -43,12 +44,15 @@ def main():
     print(out / "interpolation.png")
     if args.data:
         make_clips(model, Path(args.data), out / "clips")
-    if model.context_frames:
+    predictor = model  # a generator's prediction model ships beside it, in predict/ (as weights/predict)
+    if not model.context_frames and (Path(args.model) / "predict" / "config.json").exists():
+        predictor = HRVGAN.from_pretrained(Path(args.model) / "predict")
+    if predictor.context_frames:
         for clip in sorted((out / "clips").glob("*.mp4")):
             frames = read_video(clip)
-            m, n = model.context_frames, model.predicted_frames
+            m, n = predictor.context_frames, predictor.predicted_frames
             name = next(c for c in sorted(names, key=len, reverse=True) if clip.name.startswith(slug(c) + "-"))
-            predicted = model.predict(frames[:m], classes=name, seeds=0)[0]
+            predicted = predictor.predict(frames[:m], classes=name, seeds=0)[0]
             write_grid_png([frames[:m], predicted, frames[m:m + n]], out / f"predict-{clip.stem}.png")
             print(out / f"predict-{clip.stem}.png")
 
