@@ -65,6 +65,19 @@ def test_predict_reads_a_clip_and_writes_the_continuation(predictor_folder, tmp_
     assert read_video(both).shape[0] == 8
 
 
+def test_predict_with_a_generator_uses_its_predict_folder(predictor_folder, tiny_folder, tmp_path):
+    import shutil
+
+    generator = tmp_path / "weights"                     # the shipped layout: weights/ + weights/predict/
+    shutil.copytree(tiny_folder, generator)
+    shutil.copytree(predictor_folder, generator / "predict")
+    clip = tmp_path / "clip.mp4"
+    write_mp4(np.random.default_rng(1).integers(0, 255, (6, 32, 32, 3), dtype=np.uint8), clip)
+    assert main(["predict", "--model", str(generator), "--input", str(clip), "--class", "jack",
+                 "--out", str(tmp_path / "next.mp4")]) == 0
+    assert read_video(tmp_path / "next.mp4").shape == (5, 32, 32, 3)
+
+
 def test_predict_errors_are_one_line(predictor_folder, tiny_folder, tmp_path, capsys):
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"nope" * 100)
