@@ -44,10 +44,9 @@ def main():
     print(out / "interpolation.png")
     if args.data:
         make_clips(model, Path(args.data), out / "clips")
-    predictor = model  # a generator's prediction model ships beside it, in predict/ (as weights/predict)
-    if not model.context_frames and (Path(args.model) / "predict" / "config.json").exists():
-        predictor = HRVGAN.from_pretrained(Path(args.model) / "predict")
-    if predictor.context_frames:
+    # A generator's prediction model ships beside it, in predict/ (as weights/predict).
+    predictor = model if model.context_frames else HRVGAN.companion_predictor(args.model)
+    if predictor is not None:
         for clip in sorted((out / "clips").glob("*.mp4")):
             frames = read_video(clip)
             m, n = predictor.context_frames, predictor.predicted_frames

@@ -55,11 +55,10 @@ def _predict(args) -> int:
         raise SystemExit("predict: nothing to write; give --out next.mp4 (or .gif) and/or --grid next.png.")
     model = HRVGAN.from_pretrained(args.model, revision=args.revision, device=args.device)
     if model.context_frames == 0:  # a generator may ship its prediction model in predict/ (as weights/ does)
-        try:
-            model = HRVGAN.from_pretrained(args.model, revision=args.revision, device=args.device, subfolder="predict")
-        except (FileNotFoundError, ConnectionError, ValueError):
+        model = HRVGAN.companion_predictor(args.model, revision=args.revision, device=args.device)
+        if model is None:
             raise ValueError(f"{args.model} is a generation-only model (context_frames = 0) with no predict/ "
-                             "prediction model beside it; it cannot predict.") from None
+                             "prediction model beside it; it cannot predict.")
     if not Path(args.input).is_file():
         raise FileNotFoundError(f"--input {args.input}: no such file.")
     frames = read_video(args.input)

@@ -65,16 +65,8 @@ def load_models(spec: str | None = None, default: str = "weights") -> dict[str, 
         name = ref.rstrip("/").split("/")[-1] if Path(ref).exists() else ref
         if name in models:
             name = ref
-        models[name] = LoadedModel(name, model, model if model.context_frames else _companion_predictor(ref))
+        models[name] = LoadedModel(name, model, model if model.context_frames else HRVGAN.companion_predictor(ref))
     return models
-
-
-def _companion_predictor(ref: str) -> HRVGAN | None:
-    """A generation-only model may ship a prediction model in its predict/ subfolder (folder or Hub repo)."""
-    try:
-        return HRVGAN.from_pretrained(ref, subfolder="predict")
-    except (FileNotFoundError, ConnectionError, ValueError):
-        return None
 
 
 def slug(name: str) -> str:

@@ -196,23 +196,22 @@ class Generator(nn.Module):
         self.to_rgb = nn.Conv3d(chans[-1], 3, kernel_size=1)                        # final 1x1x1 conv
         self.encoder = ContextEncoder(config) if config.context_frames else None    # prediction: X -> skips
         self.to_flow = None
-        if config.context_frames and not config.warp:
-            self.to_alpha = nn.Conv3d(chans[-1], 1, kernel_size=1)                 # prediction: compositing mask
-            nn.init.zeros_(self.to_alpha.weight)
-            nn.init.constant_(self.to_alpha.bias, ALPHA_INIT_BIAS)
-        if config.context_frames and config.warp:
-            # Three layers per pixel and frame, mixed by a softmax: the last frame as it is (a still
-            # background stays sharp: bilinear warping by a fraction of a pixel would blur it), the last
-            # frame moved along the flow, and drawn pixels (what appears).  Starts as copy-last.
-            self.to_alpha = nn.Conv3d(chans[-1], 3, kernel_size=1)
+        if config.context_frames:
+            # Prediction: a per-pixel mix over the last context frame.  Without warp, a sigmoid alpha
+            # composites drawn pixels over it.  With warp, a softmax mixes three layers per pixel and
+            # frame: the last frame as it is (a still background stays sharp: bilinear warping by a
+            # fraction of a pixel would blur it), the last frame moved along the flow, and drawn pixels
+            # (what appears).  Either starts as copy-last.
+            self.to_alpha = nn.Conv3d(chans[-1], 3 if config.warp else 1, kernel_size=1)
             nn.init.zeros_(self.to_alpha.weight)
             with torch.no_grad():
-                self.to_alpha.bias.copy_(torch.tensor([0.0, 0.0, ALPHA_INIT_BIAS]))
-            # Motion (x, y) is read from the stage before the last (twice the channels, half the size) and
-            # enlarged: flow is smooth, and the finest stage's few channels are busy drawing pixels.
-            self.to_flow = nn.Conv3d(chans[-2], 2, kernel_size=3, padding=1)
-            nn.init.zeros_(self.to_flow.weight)                                    # starts still: copy-last
-            nn.init.zeros_(self.to_flow.bias)
+                self.to_alpha.bias.copy_(torch.tensor([0.0, 0.0, ALPHA_INIT_BIAS] if config.warp else [ALPHA_INIT_BIAS]))
+            if config.warp:
+                # Motion (x, y) is read from the stage before the last (twice the channels, half the size) and
+                # enlarged: flow is smooth, and the finest stage's few channels are busy drawing pixels.
+                self.to_flow = nn.Conv3d(chans[-2], 2, kernel_size=3, padding=1)
+                nn.init.zeros_(self.to_flow.weight)                                # starts still: copy-last
+                nn.init.zeros_(self.to_flow.bias)
 
     def mapping(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """(z, labels) -> the fully connected code w (B, latent_dim)."""

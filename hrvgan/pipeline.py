@@ -282,6 +282,15 @@ class HRVGAN(
             model.model_card_text = Path(files["card"]).read_text(encoding="utf-8")
         return model.to(device or "cpu").eval()
 
+    @classmethod
+    def companion_predictor(cls, path_or_repo_id, **kwargs) -> "HRVGAN | None":
+        """The prediction model a generation model ships in its ``predict/`` subfolder (as ``weights/``
+        does), or None if there is none (or it cannot be reached)."""
+        try:
+            return cls.from_pretrained(path_or_repo_id, subfolder="predict", **kwargs)
+        except (FileNotFoundError, ConnectionError, ValueError):
+            return None
+
 
 def _looks_like_path(s: str) -> bool:
     return s.startswith((".", "/", "~")) or os.sep in s.strip("/").replace("/", "", 1) or s.count("/") > 1

@@ -166,11 +166,16 @@ class TrainConfig:
 
 # --- checkpoints -------------------------------------------------------------------------------------
 
+def is_checkpoint(folder) -> bool:
+    """A finished checkpoint folder: state.json is written last."""
+    return (Path(folder) / "state.json").exists()
+
+
 def list_checkpoints(output_dir) -> list[Path]:
     folder = Path(output_dir) / "checkpoints"
     if not folder.is_dir():
         return []
-    return sorted((p for p in folder.iterdir() if p.is_dir() and p.name.startswith("step-") and (p / "state.json").exists()),
+    return sorted((p for p in folder.iterdir() if p.is_dir() and p.name.startswith("step-") and is_checkpoint(p)),
                   key=lambda p: int(p.name.split("-")[1]))
 
 
@@ -181,7 +186,7 @@ def resolve_resume(resume: str, output_dir) -> Path | None:
         found = list_checkpoints(output_dir)
         return found[-1] if found else None
     path = Path(resume)
-    if not (path / "state.json").exists():
+    if not is_checkpoint(path):
         raise FileNotFoundError(f"--resume {resume}: not a checkpoint folder (no state.json); "
                                 f"use 'latest' or one of {[str(p) for p in list_checkpoints(output_dir)]}.")
     return path
@@ -216,7 +221,7 @@ class Trainer:
             self.init_generator(cfg.init_from)
         self.G = copy.deepcopy(self.pipeline.generator).train().requires_grad_(True)
         self.D = Discriminator(mc).train()
-        if cfg.init_from and (Path(cfg.init_from) / "discriminator.safetensors").exists():
+        if cfg.init_from and is_checkpoint(cfg.init_from):   # a run's checkpoint: its critic too
             self._load_fitting(self.D, load_file(str(Path(cfg.init_from) / "discriminator.safetensors")), cfg.init_from)
         self.ema = self.pipeline.generator.requires_grad_(False)
         for m in (self.G, self.D, self.ema):
@@ -246,7 +251,7 @@ class Trainer:
         """Start G from a trained model (a model folder or Hub id), or from a run's checkpoint folder
         (its raw generator; D then starts from its critic too).  Every tensor whose name and shape fit
         is copied, so a model may gain a part (e.g. ``warp``) that starts at its initial values."""
-        if (Path(ref) / "state.json").exists():
+        if is_checkpoint(ref):
             source = load_file(str(Path(ref) / "generator.safetensors"))
         else:
             source = HRVGAN.from_pretrained(ref).generator.state_dict()

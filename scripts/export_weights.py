@@ -38,18 +38,18 @@ The classifier also ships here; retrain it with
 
 def check_targets(r: dict, generation: bool = True) -> list[tuple[str, str, bool]]:
     """(target, measured value, met?) for the default model's targets."""
-    rows = [] if not generation else [
-        ("generated class accuracy >= 90%", f"{r['class_accuracy_generated']:.1%}", r["class_accuracy_generated"] >= 0.9),
-        ("Fréchet distance <= 1.5x real train-vs-test", f"{r['fd_generated_vs_test']:.2f} vs {r['fd_train_vs_test']:.2f}",
-         r["fd_generated_vs_test"] <= 1.5 * r["fd_train_vs_test"]),
-    ]
-    for kind, name in (("frames", "frames"), ("motion", "frame differences")):
-        g, t = r[f"swd_{kind}_generated_vs_test"][0], r[f"swd_{kind}_train_vs_test"][0]
-        if generation:
+    rows = []
+    if generation:
+        rows += [
+            ("generated class accuracy >= 90%", f"{r['class_accuracy_generated']:.1%}", r["class_accuracy_generated"] >= 0.9),
+            ("Fréchet distance <= 1.5x real train-vs-test", f"{r['fd_generated_vs_test']:.2f} vs {r['fd_train_vs_test']:.2f}",
+             r["fd_generated_vs_test"] <= 1.5 * r["fd_train_vs_test"]),
+        ]
+        for kind, name in (("frames", "frames"), ("motion", "frame differences")):
+            g, t = r[f"swd_{kind}_generated_vs_test"][0], r[f"swd_{kind}_train_vs_test"][0]
             rows.append((f"SWD, finest level, {name} <= 1.5x real train-vs-test", f"{g:.1f} vs {t:.1f} ({g / t:.2f}x)",
                          g <= 1.5 * t))
-    spread = r["diversity_generated"] / r["diversity_real_test"]
-    if generation:
+        spread = r["diversity_generated"] / r["diversity_real_test"]
         rows.append(("motion within 20% of real", f"{r['motion_ratio']:.2f}", 0.8 <= r["motion_ratio"] <= 1.2))
         rows.append(("no collapse: spread within a class within 20% of real",
                      f"{r['diversity_generated']:.1f} vs {r['diversity_real_test']:.1f} ({spread:.2f}x)", 0.8 <= spread <= 1.2))
