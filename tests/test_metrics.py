@@ -124,3 +124,22 @@ def test_evaluate_cli_writes_every_key(tmp_path, weizmann):
     assert 1 <= results["inception_score"] <= 4
     assert results["num_real_test_clips"] == 8 * 8
     assert "| Fréchet distance, real train vs real test |" in (tmp_path / "m.md").read_text()
+
+
+def test_evaluate_prediction_scores_a_fresh_predictor_like_copy_last(weizmann):
+    from hrvgan.data import VideoDataset
+    from hrvgan.metrics.evaluate import evaluate_prediction, real_clips
+
+    names = ["bend", "jack", "wave1", "wave2"]
+    torch.manual_seed(0)
+    model = HRVGAN(ModelConfig.from_preset("tiny", class_names=names, context_frames=3, warp=True))
+    classifier = VideoClassifier(ClassifierConfig(class_names=names, frames=8, resolution=32))
+    clips, labels = real_clips(VideoDataset(weizmann, split="test", frames=8, resolution=32, progress=False), 2)
+    r = evaluate_prediction(model, clips, labels, classifier)
+    assert len(r["prediction_psnr_per_frame"]) == len(r["copy_last_ssim_per_frame"]) == 5
+    # A fresh predictor is copy-last (zero flow, still layer ~1): both are scored the same way.
+    assert abs(r["prediction_psnr"] - r["copy_last_psnr"]) < 1.0 and abs(r["prediction_ssim"] - r["copy_last_ssim"]) < 0.02
+    assert r["prediction_motion_ratio"] < 0.5                     # it hardly moves, unlike the real continuation
+    for kind in ("frames", "motion"):
+        pred, copy = r[f"swd_{kind}_prediction_vs_real"], r[f"swd_{kind}_copy_last_vs_real"]
+        assert len(pred) == len(copy) >= 2 and abs(pred[0] - copy[0]) < 0.25 * copy[0] + 5

@@ -135,6 +135,9 @@ def evaluate_prediction(model: HRVGAN, clips: np.ndarray, labels: np.ndarray, cl
         out[f"{name}_psnr_per_frame"] = [float(v) for v in psnr.mean(axis=0)]
         out[f"{name}_ssim_per_frame"] = [float(v) for v in ssim.mean(axis=0)]
     seam = lambda future: np.concatenate([x[:, -1:], future], axis=1)  # noqa: E731  the step from X into Y counts
+    for name in ("prediction", "copy_last"):  # what a viewer sees: frame texture, and motion texture (smear, freeze)
+        out[f"swd_frames_{name}_vs_real"] = swd(baselines[name], y, seed=seed)
+        out[f"swd_motion_{name}_vs_real"] = swd(seam(baselines[name]), seam(y), motion=True, seed=seed)
     out["prediction_motion_ratio"] = motion(seam(predicted)) / max(motion(seam(y)), 1e-9)
     probs, _ = classify(classifier, np.concatenate([x, predicted], axis=1))
     out["prediction_class_accuracy"] = float((probs.argmax(1) == labels).mean()) if model.config.conditional else None
@@ -164,6 +167,10 @@ TABLE_ROWS = [
     ("Baseline SSIM: copy the last context frame", "copy_last_ssim", "{:.3f}"),
     ("Baseline SSIM: repeat the context", "repeat_context_ssim", "{:.3f}"),
     ("Prediction motion / real continuation's", "prediction_motion_ratio", "{:.2f}"),
+    ("SWD x10³ frames, finest level, prediction vs real continuation", "swd_frames_prediction_vs_real", "{:.1f}"),
+    ("SWD x10³ frames, finest level, copy-last vs real continuation", "swd_frames_copy_last_vs_real", "{:.1f}"),
+    ("SWD x10³ frame differences, finest level, prediction vs real continuation", "swd_motion_prediction_vs_real", "{:.1f}"),
+    ("SWD x10³ frame differences, finest level, copy-last vs real continuation", "swd_motion_copy_last_vs_real", "{:.1f}"),
     ("Class accuracy of [context, prediction]", "prediction_class_accuracy", "{:.1%}"),
     ("FVD (I3D), generated vs real test", "fvd_generated_vs_test", "{:.1f}"),
     ("Inception Score (C3D, UCF101 protocol), generated", "inception_score_c3d", "{:.2f}"),
