@@ -317,3 +317,50 @@ class Discriminator(nn.Module):
         if self.embed is not None:
             score = score + (embed_labels(self.embed, labels) * h).sum(dim=1)
         return score
+
+
+WIDEN_INIT_SCALE = 0.01  # new channels start at this fraction of their fresh initialisation: nearly silent
+
+
+def widen_state(source: dict, generator: Generator) -> dict:
+    """A trained generator's state dict, fitted to ``generator`` where that has more channels in some stage.
+
+    Net2Net-style function-preserving widening for a pixel-norm generator: the trained channels keep
+    their weights; channels that are new start from ``generator``'s own random initialisation scaled by
+    :data:`WIDEN_INIT_SCALE` (biases at zero), so the wider network starts as (almost exactly) the
+    trained one and gradient descent grows the new channels.  Pixel norm divides by the RMS over
+    channels: with c_new - c_old channels near zero, the trained ones come out sqrt(c_new / c_old)
+    times larger, so every weight that reads them is scaled by sqrt(c_old / c_new).  (The context
+    encoder's convs read LeakyReLU features, not pixel-normed ones: not rescaled.)  Tensors whose
+    shapes already fit are returned unchanged; ones that cannot be widened are left out.
+    """
+    target = generator.state_dict()
+    out = {}
+    convs = {name for name, m in generator.named_modules() if isinstance(m, nn.Conv3d)}
+    misfits = [k for k, v in source.items() if k in target and target[k].shape != v.shape
+               and k.rpartition(".")[0] not in convs]
+    if misfits:
+        raise ValueError(f"cannot widen: {misfits[0]} is {tuple(source[misfits[0]].shape)} in the trained generator "
+                         f"but {tuple(target[misfits[0]].shape)} here; only stage channels may differ (same preset, "
+                         "latent size and classes).")
+    for key, value in source.items():
+        if key not in target:
+            continue
+        fresh = target[key]
+        if fresh.shape == value.shape:
+            out[key] = value
+            continue
+        module, _, kind = key.rpartition(".")
+        grown = (fresh.ndim == value.ndim and all(n >= o for n, o in zip(fresh.shape, value.shape))
+                 and fresh.shape[2:] == value.shape[2:])
+        if module not in convs or not grown:
+            continue
+        new = fresh.detach().clone() * WIDEN_INIT_SCALE
+        if kind == "bias":
+            new.zero_()
+        old = value.detach().to(new.dtype)
+        if kind == "weight" and fresh.shape[1] > value.shape[1] and not module.startswith("encoder."):
+            old = old * (value.shape[1] / fresh.shape[1]) ** 0.5       # reads a pixel-normed, wider input
+        new[tuple(slice(0, n) for n in value.shape)] = old
+        out[key] = new
+    return out

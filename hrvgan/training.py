@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 from . import augment, losses
 from .config import ModelConfig
 from .data import VideoDataset, seed_worker
-from .networks import Discriminator
+from .networks import Discriminator, widen_state
 from .pipeline import HRVGAN
 from .video import frame_grid, write_gif, write_grid_png
 
@@ -61,6 +61,7 @@ class TrainConfig:
     # model (ModelConfig fields; the class count comes from the data)
     preset: str = "64"                      # paper-256 | 128 | 64 | tiny
     width: float = 1.0                      # channel multiplier
+    channels: list = field(default_factory=list)  # per-stage G channels before width (default: the preset's)
     latent_dim: int = 0                     # 0 = the preset's
     g_norm: str = "pixel"                   # pixel (eq. 8) | batch | none
     class_names: list = field(default_factory=list)  # display names for the data's classes (optional)
@@ -159,6 +160,15 @@ class TrainConfig:
             raise ValueError("context_frames / predicted_frames / warp need --task prediction.")
         if self.latent_dim:
             overrides["latent_dim"] = self.latent_dim
+        if self.channels:
+            stages = len(ModelConfig.from_preset(self.preset).channels)
+            if len(self.channels) != stages:
+                raise ValueError(f"channels lists {len(self.channels)} stages but preset {self.preset} has {stages}; "
+                                 "give one count per generator stage, e.g. --channels 128 128 64 64.")
+            try:
+                overrides["channels"] = tuple(int(c) for c in self.channels)
+            except ValueError:
+                raise ValueError(f"channels must be whole numbers, got {list(self.channels)}.") from None
         if not self.conditional:
             names = []
         return ModelConfig.from_preset(self.preset, num_classes=len(names), class_names=tuple(names), **overrides)
@@ -250,12 +260,19 @@ class Trainer:
     def init_generator(self, ref: str) -> None:
         """Start G from a trained model (a model folder or Hub id), or from a run's checkpoint folder
         (its raw generator; D then starts from its critic too).  Every tensor whose name and shape fit
-        is copied, so a model may gain a part (e.g. ``warp``) that starts at its initial values."""
+        is copied, so a model may gain a part (e.g. ``warp``) that starts at its initial values.  A
+        generator with more channels in some stage (``--channels``) starts as the trained one, widened:
+        see :func:`~hrvgan.networks.widen_state`."""
         if is_checkpoint(ref):
             source = load_file(str(Path(ref) / "generator.safetensors"))
         else:
             source = HRVGAN.from_pretrained(ref).generator.state_dict()
-        self._load_fitting(self.pipeline.generator, source, ref)
+        generator = self.pipeline.generator
+        if self.cfg.channels:   # asked for other stage widths: a narrower trained G starts it, widened
+            if self.model_config.g_norm != "pixel":
+                raise ValueError("--init_from with --channels widens a pixel-norm generator only (g_norm: pixel).")
+            source = widen_state(source, generator)
+        self._load_fitting(generator, source, ref)
 
     def _load_fitting(self, module: torch.nn.Module, source: dict, ref: str) -> None:
         target = module.state_dict()

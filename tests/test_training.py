@@ -300,6 +300,34 @@ def test_init_from_a_checkpoint_takes_g_and_d_and_may_add_the_warp(tmp_path, wei
         TrainConfig(warp=True).model_config(["a", "b"])
 
 
+def test_init_from_a_narrower_generator_widens_it_and_keeps_its_videos(tmp_path, weizmann):
+    names = ["bend", "jack", "wave1", "wave2"]
+    torch.manual_seed(0)
+    trained = HRVGAN(ModelConfig.from_preset("tiny", class_names=names))
+    with torch.no_grad():                                   # stand-ins for trained weights
+        for p in trained.generator.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    trained.save_pretrained(tmp_path / "src")
+    cfg = TrainConfig.from_yaml(ROOT / "configs/tiny.yaml", data=str(weizmann), output_dir=str(tmp_path / "run"),
+                                cache_dir=str(tmp_path / "cache"), init_from=str(tmp_path / "src"), channels=[16, 8, 16])
+    trainer = Trainer(cfg)
+    assert trainer.model_config.stage_channels[-1] == 2 * trained.config.stage_channels[-1]
+    wide = trainer.G.eval()
+    assert wide.to_rgb.weight[:, 8:].abs().sum() > 0        # the new channels are not dead: they can learn
+    z, labels = torch.randn(4, trained.config.latent_dim), torch.arange(4)
+    with torch.no_grad():
+        before, after = trained.generator.eval()(z, labels), wide(z, labels)
+    assert torch.allclose(after, before, atol=1e-3), (after - before).abs().max()
+    # Without the pixel-norm rescaling the trained channels would come out sqrt(2) too strong.
+    naive = {k: v for k, v in wide.state_dict().items()}
+    naive["to_rgb.weight"] = naive["to_rgb.weight"] * 2 ** 0.5
+    wide.load_state_dict(naive)
+    with torch.no_grad():
+        assert not torch.allclose(wide(z, labels), before, atol=1e-3)
+    with pytest.raises(ValueError, match="one count per generator stage"):
+        TrainConfig(preset="tiny", channels=[16, 8]).model_config(names)
+
+
 @pytest.mark.parametrize("where", ["parent", "videos"])
 def test_ucf101_official_layout_trains_from_either_folder(tmp_path, where):
     from test_data import make_ucf101
