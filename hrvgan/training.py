@@ -130,6 +130,10 @@ class TrainConfig:
             if not ok:
                 raise ValueError(message)
         augment.parse_policy(self.augment)
+        try:    # the CLI hands over strings; the saved config.yaml should hold numbers
+            self.channels = [int(c) for c in self.channels]
+        except (TypeError, ValueError):
+            raise ValueError(f"channels must be whole numbers, one per generator stage, got {self.channels!r}.") from None
 
     @classmethod
     def from_yaml(cls, path, **overrides) -> "TrainConfig":
@@ -165,10 +169,7 @@ class TrainConfig:
             if len(self.channels) != stages:
                 raise ValueError(f"channels lists {len(self.channels)} stages but preset {self.preset} has {stages}; "
                                  "give one count per generator stage, e.g. --channels 128 128 64 64.")
-            try:
-                overrides["channels"] = tuple(int(c) for c in self.channels)
-            except ValueError:
-                raise ValueError(f"channels must be whole numbers, got {list(self.channels)}.") from None
+            overrides["channels"] = tuple(self.channels)
         if not self.conditional:
             names = []
         return ModelConfig.from_preset(self.preset, num_classes=len(names), class_names=tuple(names), **overrides)

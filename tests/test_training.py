@@ -326,6 +326,9 @@ def test_init_from_a_narrower_generator_widens_it_and_keeps_its_videos(tmp_path,
         assert not torch.allclose(wide(z, labels), before, atol=1e-3)
     with pytest.raises(ValueError, match="one count per generator stage"):
         TrainConfig(preset="tiny", channels=[16, 8]).model_config(names)
+    with pytest.raises(ValueError, match="whole numbers"):
+        TrainConfig(preset="tiny", channels=["16", "wide", "16"])
+    assert TrainConfig(preset="tiny", channels=["16", "8", "16"]).channels == [16, 8, 16]   # as the CLI hands them
 
 
 @pytest.mark.parametrize("where", ["parent", "videos"])
