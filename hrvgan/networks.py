@@ -335,14 +335,8 @@ def widen_state(source: dict, generator: Generator) -> dict:
     shapes already fit are returned unchanged; ones that cannot be widened are left out.
     """
     target = generator.state_dict()
-    out = {}
     convs = {name for name, m in generator.named_modules() if isinstance(m, nn.Conv3d)}
-    misfits = [k for k, v in source.items() if k in target and target[k].shape != v.shape
-               and k.rpartition(".")[0] not in convs]
-    if misfits:
-        raise ValueError(f"cannot widen: {misfits[0]} is {tuple(source[misfits[0]].shape)} in the trained generator "
-                         f"but {tuple(target[misfits[0]].shape)} here; only stage channels may differ (same preset, "
-                         "latent size and classes).")
+    out = {}
     for key, value in source.items():
         if key not in target:
             continue
@@ -351,9 +345,13 @@ def widen_state(source: dict, generator: Generator) -> dict:
             out[key] = value
             continue
         module, _, kind = key.rpartition(".")
+        if module not in convs:
+            raise ValueError(f"cannot widen: {key} is {tuple(value.shape)} in the trained generator but "
+                             f"{tuple(fresh.shape)} here; only stage channels may differ (same preset, "
+                             "latent size and classes).")
         grown = (fresh.ndim == value.ndim and all(n >= o for n, o in zip(fresh.shape, value.shape))
                  and fresh.shape[2:] == value.shape[2:])
-        if module not in convs or not grown:
+        if not grown:
             continue
         new = fresh.detach().clone() * WIDEN_INIT_SCALE
         if kind == "bias":

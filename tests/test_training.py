@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import load_file
 
 from hrvgan import HRVGAN, ModelConfig
+from hrvgan.networks import Generator, widen_state
 from hrvgan.training import TrainConfig, Trainer, list_checkpoints
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -319,13 +320,16 @@ def test_init_from_a_narrower_generator_widens_it_and_keeps_its_videos(tmp_path,
         before, after = trained.generator.eval()(z, labels), wide(z, labels)
     assert torch.allclose(after, before, atol=1e-3), (after - before).abs().max()
     # Without the pixel-norm rescaling the trained channels would come out sqrt(2) too strong.
-    naive = {k: v for k, v in wide.state_dict().items()}
+    naive = dict(wide.state_dict())
     naive["to_rgb.weight"] = naive["to_rgb.weight"] * 2 ** 0.5
     wide.load_state_dict(naive)
     with torch.no_grad():
         assert not torch.allclose(wide(z, labels), before, atol=1e-3)
     with pytest.raises(ValueError, match="one count per generator stage"):
         TrainConfig(preset="tiny", channels=[16, 8]).model_config(names)
+    other_latent = Generator(ModelConfig.from_preset("tiny", class_names=names, latent_dim=8, channels=(16, 8, 16)))
+    with pytest.raises(ValueError, match="cannot widen"):     # only stage channels may differ
+        widen_state(trained.generator.state_dict(), other_latent)
     with pytest.raises(ValueError, match="whole numbers"):
         TrainConfig(preset="tiny", channels=["16", "wide", "16"])
     assert TrainConfig(preset="tiny", channels=["16", "8", "16"]).channels == [16, 8, 16]   # as the CLI hands them
