@@ -1,8 +1,8 @@
 """Generator forward speed at the 64 preset on CPU, against a bare Conv3d measured in the same run.
 
-    python bench/bench_generator.py [--threads 2] [--repeats 5]
+    python bench/bench_generator.py [--threads 2] [--repeats 5] [--model weights]
 
-Prints, per width: the time for one video and for a batch of 8, the achieved GFLOP/s (conv and
+Prints, per width of the 64 preset and for the shipped default model (weights/, the demo's): the time for one video and for a batch of 8, the achieved GFLOP/s (conv and
 linear FLOPs counted from the layer shapes), and the GFLOP/s of one bare Conv3d shaped like the
 generator's most expensive layer; the ratio of the two is the figure we track.
 """
@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from hrvgan import Generator, ModelConfig
+from hrvgan import HRVGAN, Generator, ModelConfig
 
 
 def count_flops(model: torch.nn.Module, *inputs) -> tuple[float, tuple]:
@@ -57,14 +57,18 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--widths", type=float, nargs="+", default=[1.0, 0.25])
+    parser.add_argument("--model", default="weights", help="a saved model to time too ('' for none)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads, median of {args.repeats}")
-    print("| width | batch | ms / call | ms / video | GFLOP / video | G GFLOP/s | bare Conv3d GFLOP/s | ratio |")
+    print("| generator | batch | ms / call | ms / video | GFLOP / video | G GFLOP/s | bare Conv3d GFLOP/s | ratio |")
     print("|---|---|---|---|---|---|---|---|")
-    for width in args.widths:
-        config = ModelConfig.from_preset("64", num_classes=4, width=width)
-        g = Generator(config).eval()
+    generators = [(f"64 preset, width {w:g}", Generator(ModelConfig.from_preset("64", num_classes=4, width=w)))
+                  for w in args.widths]
+    if args.model:
+        generators.append((args.model, HRVGAN.from_pretrained(args.model).generator))
+    for name, g in generators:
+        g, config = g.eval(), g.config
         for batch in (1, 4, 8):  # the pipeline runs chunks of 4: one video in the demo costs a batch of 4
             z, y = torch.randn(batch, config.latent_dim), torch.zeros(batch, dtype=torch.long)
             flops, (cin, cout, thw) = count_flops(g, z, y)
@@ -75,7 +79,7 @@ def main():
                 t_c = timed(lambda: conv(x), args.repeats)
             conv_flops = 2.0 * batch * cout * thw[0] * thw[1] * thw[2] * cin * 27
             g_rate, c_rate = flops / t_g / 1e9, conv_flops / t_c / 1e9
-            print(f"| {width:g} | {batch} | {t_g * 1e3:.1f} | {t_g * 1e3 / batch:.1f} | {flops / batch / 1e9:.2f} | "
+            print(f"| {name} | {batch} | {t_g * 1e3:.1f} | {t_g * 1e3 / batch:.1f} | {flops / batch / 1e9:.2f} | "
                   f"{g_rate:.1f} | {c_rate:.1f} (Conv3d {cin}->{cout} at {thw}) | {g_rate / c_rate:.2f} |")
 
 

@@ -43,6 +43,8 @@ def test_model_card_lists_training_data_and_metrics(tiny_model, tmp_path):
     assert "Weizmann actions" in card and "1234" in card
     assert "| Class accuracy, generated (class asked for) | 87.5% |" in card  # evaluate's keys, readable
     assert "| fid_golf | 102.6 |" in card                                  # any other key as it is
+    channels = ", ".join(map(str, tiny_model.generator.config.stage_channels))
+    assert f"| generator channels, 4x4 input then each stage | {channels} |" in card  # --channels is visible
 
 
 @pytest.mark.parametrize("mode", ["lerp", "slerp"])
