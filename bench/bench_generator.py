@@ -2,9 +2,10 @@
 
     python bench/bench_generator.py [--threads 2] [--repeats 5] [--model weights]
 
-Prints, per width of the 64 preset and for the shipped default model (weights/, the demo's): the time for one video and for a batch of 8, the achieved GFLOP/s (conv and
-linear FLOPs counted from the layer shapes), and the GFLOP/s of one bare Conv3d shaped like the
-generator's most expensive layer; the ratio of the two is the figure we track.
+Prints, per width of the 64 preset and for the shipped default model (weights/, the demo's), at
+batches of 1, 4 (the demo's chunk) and 8: the time per call and per video, the achieved GFLOP/s
+(conv and linear FLOPs counted from the layer shapes), and the GFLOP/s of one bare Conv3d shaped
+like the generator's most expensive layer; the ratio of the two is the figure we track.
 """
 
 import argparse
