@@ -62,12 +62,14 @@ class ModelConfig:
     leaky_slope: float = 0.2                # LeakyReLU slope in D
     context_frames: int = 0                 # m: frames a prediction model is given (0 = generation only)
     warp: bool = False                      # prediction: move the last context frame's pixels along a predicted flow
+    d_motion: bool = False                  # D also sees each frame's change from the previous one (where flicker shows)
 
     def __post_init__(self):
         self.channels = tuple(int(c) for c in self.channels)
         self.temporal_upsample = tuple(bool(t) for t in self.temporal_upsample)
         self.class_names = tuple(str(n) for n in self.class_names)
         self.warp = bool(self.warp)
+        self.d_motion = bool(self.d_motion)
         if self.num_classes < 0:
             raise ValueError(f"num_classes must be >= 0, got {self.num_classes}; use 0 for an unconditional model.")
         if self.num_classes and not self.class_names:

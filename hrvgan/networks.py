@@ -280,6 +280,20 @@ class Generator(nn.Module):
         return self.synthesis(w, skips, base)
 
 
+def frame_differences(video: torch.Tensor) -> torch.Tensor:
+    """(B, C, T, H, W) -> each frame minus the one before it, the first frame's difference zero."""
+    return F.pad(video[:, :, 1:] - video[:, :, :-1], (0, 0, 0, 0, 1, 0))
+
+
+def motion_critic_state(source: dict, critic: "Discriminator") -> dict:
+    """A critic's weights for one that also sees frame differences (``d_motion``): the difference
+    inputs get zero weights, so it starts out scoring every clip exactly as the trained one did."""
+    weight = source.get("from_rgb.weight")
+    if weight is None or weight.shape[1] != 3 or critic.from_rgb.weight.shape[1] != 6:
+        return source
+    return {**source, "from_rgb.weight": torch.cat([weight, torch.zeros_like(weight)], dim=1)}
+
+
 class Discriminator(nn.Module):
     """(video (B, 3, T, H, W), labels (B,) or None) -> one score per video (B,)."""
 
@@ -287,7 +301,9 @@ class Discriminator(nn.Module):
         super().__init__()
         self.config = config
         chans = config.stage_channels
-        self.from_rgb = nn.Conv3d(3, chans[-1], kernel_size=1)
+        # With d_motion, each frame's change from the previous frame comes in beside it: flicker and
+        # smear are small in a frame but the whole signal of a difference, so a narrow critic sees them.
+        self.from_rgb = nn.Conv3d(6 if config.d_motion else 3, chans[-1], kernel_size=1)
         self.stages = nn.ModuleList(
             DiscriminatorStage(cin, cout, down_t, config.d_norm, config.leaky_slope)
             for cin, cout, down_t in reversed(list(zip(chans[1:], chans[:-1], config.temporal_upsample)))
@@ -306,7 +322,11 @@ class Discriminator(nn.Module):
         if video.ndim != 5 or tuple(video.shape[1:]) != expected:
             raise ValueError(f"video must be shaped (B, {', '.join(map(str, expected))}), got {tuple(video.shape)}.")
         _check_labels(labels, video.shape[0], c.num_classes)
-        x = F.leaky_relu(self.from_rgb(video), c.leaky_slope)
+        if c.d_motion:
+            x = torch.cat([video, frame_differences(video)], dim=1)
+        else:
+            x = video
+        x = F.leaky_relu(self.from_rgb(x), c.leaky_slope)
         for stage in self.stages:
             x = stage(x)
         if c.mbstd_group > 0:

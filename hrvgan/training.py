@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 from . import augment, losses
 from .config import ModelConfig
 from .data import VideoDataset, seed_worker
-from .networks import Discriminator, widen_state
+from .networks import Discriminator, motion_critic_state, widen_state
 from .pipeline import HRVGAN
 from .video import frame_grid, write_gif, write_grid_png
 
@@ -73,6 +73,7 @@ class TrainConfig:
     warp: bool = False                      # prediction: Ŷ moves the last context frame's pixels (flow) + draws what appears
     generation_prob: float = 0.5            # prediction task: share of steps with the context dropped (m = 0: generation)
     init_from: str = ""                     # a model folder (G) or a run's checkpoint folder (G and D) to start from
+    d_motion: bool = False                  # D also sees frame differences (flicker, smear); see networks.Discriminator
     d_warmup_steps: int = 0                 # train D alone for the first n steps (a fresh critic for a trained G)
     # optimisation (Algorithm 1)
     max_steps: int = 10000                  # generator steps
@@ -150,7 +151,7 @@ class TrainConfig:
         if self.class_names and len(self.class_names) != len(class_names):
             raise ValueError(f"class_names lists {len(self.class_names)} names but the data has "
                              f"{len(class_names)} classes ({class_names}).")
-        overrides = dict(width=self.width, g_norm=self.g_norm)
+        overrides = dict(width=self.width, g_norm=self.g_norm, d_motion=self.d_motion)
         frames = ModelConfig.from_preset(self.preset).frames
         if self.task == "prediction":
             m = self.context_frames or (frames - self.predicted_frames if self.predicted_frames else frames // 2)
@@ -232,8 +233,10 @@ class Trainer:
             self.init_generator(cfg.init_from)
         self.G = copy.deepcopy(self.pipeline.generator).train().requires_grad_(True)
         self.D = Discriminator(mc).train()
-        if cfg.init_from and is_checkpoint(cfg.init_from):   # a run's checkpoint: its critic too
-            self._load_fitting(self.D, load_file(str(Path(cfg.init_from) / "discriminator.safetensors")), cfg.init_from)
+        if cfg.init_from and is_checkpoint(cfg.init_from):   # a run's checkpoint: its critic and its EMA too
+            critic = load_file(str(Path(cfg.init_from) / "discriminator.safetensors"))
+            self._load_fitting(self.D, motion_critic_state(critic, self.D), cfg.init_from)
+            self.init_generator(cfg.init_from, "ema")
         self.ema = self.pipeline.generator.requires_grad_(False)
         for m in (self.G, self.D, self.ema):
             m.to(acc.device)
@@ -258,14 +261,16 @@ class Trainer:
         self.stop_requested: str | None = None
 
     # -- helpers --------------------------------------------------------------------------------------
-    def init_generator(self, ref: str) -> None:
+    def init_generator(self, ref: str, weights: str = "generator") -> None:
         """Start G from a trained model (a model folder or Hub id), or from a run's checkpoint folder
-        (its raw generator; D then starts from its critic too).  Every tensor whose name and shape fit
+        (its `weights`: the raw generator, or its "ema"; D then starts from its critic too, and the
+        EMA from the checkpoint's, with a critic that gains frame differences (``d_motion``) starting
+        as the trained one: see :func:`~hrvgan.networks.motion_critic_state`).  Every tensor whose name and shape fit
         is copied, so a model may gain a part (e.g. ``warp``) that starts at its initial values.  A
         generator with more channels in some stage (``--channels``) starts as the trained one, widened:
         see :func:`~hrvgan.networks.widen_state`."""
         if is_checkpoint(ref):
-            source = load_file(str(Path(ref) / "generator.safetensors"))
+            source = load_file(str(Path(ref) / f"{weights}.safetensors"))
         else:
             source = HRVGAN.from_pretrained(ref).generator.state_dict()
         generator = self.pipeline.generator

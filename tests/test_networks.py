@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from hrvgan import Discriminator, Generator, ModelConfig
-from hrvgan.networks import FLOW_SCALE, minibatch_stddev, pixel_norm, warp_frame
+from hrvgan.networks import FLOW_SCALE, frame_differences, minibatch_stddev, motion_critic_state, pixel_norm, warp_frame
 
 # Paper Table 1, the 256x256x32 generator: (C, T, H, W) after each stage.
 TABLE_1 = [(128, 8, 8, 8), (128, 8, 16, 16), (64, 8, 32, 32), (32, 16, 64, 64), (16, 16, 128, 128), (8, 32, 256, 256)]
@@ -236,3 +236,27 @@ def translation_like(frame, moved_first, first):
             if torch.allclose(cand, moved_first, atol=1e-6):
                 return F.pad(frame, [8, 8, 8, 8])[:, 8 + dy:8 + dy + 32, 8 + dx:8 + dx + 32]
     raise AssertionError("not a translation")
+
+
+def test_a_motion_critic_sees_frame_differences_and_starts_as_the_plain_one():
+    video = torch.rand(4, 3, 8, 32, 32) * 2 - 1
+    diff = frame_differences(video)
+    assert not diff[:, :, 0].any() and torch.equal(diff[:, :, 3], video[:, :, 3] - video[:, :, 2])
+    cfg = ModelConfig.from_preset("tiny", num_classes=2)
+    torch.manual_seed(0)
+    plain = Discriminator(cfg).eval()
+    moving = Discriminator(ModelConfig.from_preset("tiny", num_classes=2, d_motion=True)).eval()
+    assert moving.from_rgb.weight.shape[1] == 6
+    moving.load_state_dict(motion_critic_state(plain.state_dict(), moving))
+    labels = torch.tensor([0, 1, 0, 1])
+    assert torch.allclose(moving(video, labels), plain(video, labels), atol=1e-6)   # the same scores at first
+    # ...and it can learn from flicker: the difference inputs get a gradient that a still clip would not give.
+    flicker = video.clone()
+    flicker[:, :, 1::2] *= -1
+    moving(flicker, labels).sum().backward()
+    assert moving.from_rgb.weight.grad[:, 3:].abs().sum() > 0
+    still = video[:, :, :1].expand_as(video).contiguous()
+    moving.zero_grad()
+    moving(still, labels).sum().backward()
+    assert not moving.from_rgb.weight.grad[:, 3:].any()
+    assert motion_critic_state(moving.state_dict(), moving)["from_rgb.weight"].shape[1] == 6   # already wide: kept

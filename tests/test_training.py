@@ -287,10 +287,12 @@ def test_init_from_a_checkpoint_takes_g_and_d_and_may_add_the_warp(tmp_path, wei
                                 cache_dir=str(tmp_path / "cache"), task="prediction", context_frames=4)
     source = Trainer(cfg)
     with torch.no_grad():                                   # stand-ins for trained weights
-        for p in [*source.G.parameters(), *source.D.parameters()]:
+        for p in [*source.G.parameters(), *source.D.parameters(), *source.ema.parameters()]:
             p.add_(torch.randn_like(p))
     folder = source.save_checkpoint()
     trainer = Trainer(dataclasses.replace(cfg, output_dir=str(tmp_path / "run"), init_from=str(folder), warp=True))
+    ema = trainer.ema.state_dict()
+    assert all(torch.equal(ema[k], v) for k, v in source.ema.state_dict().items() if not k.startswith("to_alpha."))
     g, d = trainer.G.state_dict(), trainer.D.state_dict()
     copied = {k: v for k, v in source.G.state_dict().items() if not k.startswith("to_alpha.")}
     assert copied and all(torch.equal(g[k], v) for k, v in copied.items())        # the raw G, not the EMA
@@ -299,6 +301,20 @@ def test_init_from_a_checkpoint_takes_g_and_d_and_may_add_the_warp(tmp_path, wei
     assert not g["to_flow.weight"].any() and trainer.model_config.warp              # the new part starts still
     with pytest.raises(ValueError, match="need --task prediction"):
         TrainConfig(warp=True).model_config(["a", "b"])
+
+
+def test_init_from_a_checkpoint_with_a_motion_critic_keeps_its_scores(tmp_path, weizmann):
+    cfg = TrainConfig.from_yaml(ROOT / "configs/tiny.yaml", data=str(weizmann), output_dir=str(tmp_path / "src"),
+                                cache_dir=str(tmp_path / "cache"))
+    source = Trainer(cfg)
+    folder = source.save_checkpoint()
+    trainer = Trainer(dataclasses.replace(cfg, output_dir=str(tmp_path / "run"), init_from=str(folder), d_motion=True))
+    assert trainer.model_config.d_motion and trainer.D.from_rgb.weight.shape[1] == 6
+    clips, labels = torch.stack([trainer.dataset[i][0] for i in range(4)]), torch.arange(4)
+    with torch.no_grad():
+        assert torch.allclose(trainer.D(clips, labels), source.D(clips, labels), atol=1e-5)
+    trainer.d_step(iter([(clips, labels)] * 4))        # one update: the critic starts to look at the differences
+    assert trainer.D.from_rgb.weight[:, 3:].abs().sum() > 0
 
 
 def test_init_from_a_narrower_generator_widens_it_and_keeps_its_videos(tmp_path, weizmann):
