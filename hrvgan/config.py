@@ -62,6 +62,7 @@ class ModelConfig:
     leaky_slope: float = 0.2                # LeakyReLU slope in D
     context_frames: int = 0                 # m: frames a prediction model is given (0 = generation only)
     warp: bool = False                      # prediction: move the last context frame's pixels along a predicted flow
+    time_padding: str = "zeros"             # what G's 3x3x3 convs see before the first / after the last frame: zeros | replicate
     d_motion: bool = False                  # D also sees each frame's change from the previous one (where flicker shows)
 
     def __post_init__(self):
@@ -102,6 +103,8 @@ class ModelConfig:
             raise ValueError(f"width must be > 0, got {self.width}.")
         if self.g_norm not in ("pixel", "batch", "none"):
             raise ValueError(f"g_norm must be 'pixel', 'batch' or 'none', got {self.g_norm!r}.")
+        if self.time_padding not in ("zeros", "replicate"):
+            raise ValueError(f"time_padding must be 'zeros' or 'replicate', got {self.time_padding!r}.")
         if self.d_norm not in ("instance", "none"):
             raise ValueError(f"d_norm must be 'instance' or 'none', got {self.d_norm!r}.")
         if self.output_activation not in ("tanh", "linear"):

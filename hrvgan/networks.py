@@ -50,18 +50,26 @@ def minibatch_stddev(x: torch.Tensor, group_size: int) -> torch.Tensor:
 class GeneratorStage(nn.Module):
     """[upsample, 3x3x3 conv, norm, ReLU, 3x3x3 conv, norm, ReLU] (one row group of Table 1)."""
 
-    def __init__(self, in_channels: int, out_channels: int, temporal_upsample: bool, norm: str):
+    def __init__(self, in_channels: int, out_channels: int, temporal_upsample: bool, norm: str,
+                 time_padding: str = "zeros"):
         super().__init__()
         self.scale = (2 if temporal_upsample else 1, 2, 2)
-        self.conv1 = nn.Conv3d(in_channels, out_channels, 3, padding=1)
+        # "replicate": the convs see the first / last frame continue still beyond the clip, not black;
+        # with zeros the end frames are drawn from half their context and flicker.
+        self.replicate_time = time_padding == "replicate"
+        padding = (0, 1, 1) if self.replicate_time else 1
+        self.conv1 = nn.Conv3d(in_channels, out_channels, 3, padding=padding)
         self.norm1 = generator_norm(norm, out_channels)
-        self.conv2 = nn.Conv3d(out_channels, out_channels, 3, padding=1)
+        self.conv2 = nn.Conv3d(out_channels, out_channels, 3, padding=padding)
         self.norm2 = generator_norm(norm, out_channels)
+
+    def pad_time(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pad(x, (0, 0, 0, 0, 1, 1), mode="replicate") if self.replicate_time else x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.interpolate(x, scale_factor=self.scale, mode="nearest")
-        x = F.relu(self.norm1(self.conv1(x)))
-        return F.relu(self.norm2(self.conv2(x)))
+        x = F.relu(self.norm1(self.conv1(self.pad_time(x))))
+        return F.relu(self.norm2(self.conv2(self.pad_time(x))))
 
 
 class DiscriminatorStage(nn.Module):
@@ -190,7 +198,7 @@ class Generator(nn.Module):
         self.input = nn.ConvTranspose3d(d, chans[0], kernel_size=BASE_SIZE)         # (B, d, 1,1,1) -> 4x4x4
         self.input_norm = generator_norm(config.g_norm, chans[0])
         self.stages = nn.ModuleList(
-            GeneratorStage(cin, cout, up_t, config.g_norm)
+            GeneratorStage(cin, cout, up_t, config.g_norm, config.time_padding)
             for cin, cout, up_t in zip(chans[:-1], chans[1:], config.temporal_upsample)
         )
         self.to_rgb = nn.Conv3d(chans[-1], 3, kernel_size=1)                        # final 1x1x1 conv

@@ -73,6 +73,7 @@ class TrainConfig:
     warp: bool = False                      # prediction: Ŷ moves the last context frame's pixels (flow) + draws what appears
     generation_prob: float = 0.5            # prediction task: share of steps with the context dropped (m = 0: generation)
     init_from: str = ""                     # a model folder (G) or a run's checkpoint folder (G and D) to start from
+    time_padding: str = "zeros"             # G's convs beyond the first / last frame: zeros (paper) | replicate
     d_motion: bool = False                  # D also sees frame differences (flicker, smear); see networks.Discriminator
     d_warmup_steps: int = 0                 # train D alone for the first n steps (a fresh critic for a trained G)
     # optimisation (Algorithm 1)
@@ -151,7 +152,7 @@ class TrainConfig:
         if self.class_names and len(self.class_names) != len(class_names):
             raise ValueError(f"class_names lists {len(self.class_names)} names but the data has "
                              f"{len(class_names)} classes ({class_names}).")
-        overrides = dict(width=self.width, g_norm=self.g_norm, d_motion=self.d_motion)
+        overrides = dict(width=self.width, g_norm=self.g_norm, time_padding=self.time_padding, d_motion=self.d_motion)
         frames = ModelConfig.from_preset(self.preset).frames
         if self.task == "prediction":
             m = self.context_frames or (frames - self.predicted_frames if self.predicted_frames else frames // 2)

@@ -260,3 +260,18 @@ def test_a_motion_critic_sees_frame_differences_and_starts_as_the_plain_one():
     moving(still, labels).sum().backward()
     assert not moving.from_rgb.weight.grad[:, 3:].any()
     assert motion_critic_state(moving.state_dict(), moving)["from_rgb.weight"].shape[1] == 6   # already wide: kept
+
+
+def test_replicate_time_padding_keeps_a_still_clip_still_to_its_ends():
+    from hrvgan.networks import GeneratorStage
+    torch.manual_seed(0)
+    still = torch.rand(2, 8, 1, 8, 8).expand(2, 8, 4, 8, 8)        # the same frame 4 times
+    for padding, stays_still in (("zeros", False), ("replicate", True)):
+        stage = GeneratorStage(8, 8, temporal_upsample=True, norm="pixel", time_padding=padding)
+        out = stage(still)
+        assert out.shape == (2, 8, 8, 16, 16)
+        assert torch.allclose(out, out[:, :, :1].expand_as(out), atol=1e-5) == stays_still
+    with pytest.raises(ValueError, match="time_padding must be"):
+        ModelConfig.from_preset("tiny", time_padding="reflect")
+    g = Generator(ModelConfig.from_preset("tiny", num_classes=2, time_padding="replicate"))
+    assert g(torch.randn(2, 16), torch.tensor([0, 1])).shape == (2, 3, 8, 32, 32)

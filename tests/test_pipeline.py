@@ -45,6 +45,7 @@ def test_model_card_lists_training_data_and_metrics(tiny_model, tmp_path):
     assert "| fid_golf | 102.6 |" in card                                  # any other key as it is
     channels = ", ".join(map(str, tiny_model.generator.config.stage_channels))
     assert f"| generator channels, 4x4 input then each stage | {channels} |" in card  # --channels is visible
+    assert "| generator padding in time (beyond the first and last frame) | zeros |" in card
 
 
 @pytest.mark.parametrize("mode", ["lerp", "slerp"])
