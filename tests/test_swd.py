@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from hrvgan.data import VideoDataset
-from hrvgan.metrics.calibration import DEGRADATIONS, calibrate, degrade
+from hrvgan.metrics.calibration import DEGRADATIONS, calibrate, degrade, noise_free
 from hrvgan.metrics.evaluate import real_clips
 from hrvgan.metrics.swd import laplacian_pyramid, sliced_wasserstein, swd
 
@@ -48,6 +48,13 @@ def test_degradations_do_what_they_say():
     assert degrade(v, "blur").std() < v.std() and degrade(v, "half-resolution").std() < v.std()
     with pytest.raises(ValueError, match="unknown degradation"):
         degrade(v, "sepia")
+    # noise-free: small changes are held (against the held value, so slow drift cannot creep), big ones kept
+    clip = np.full((1, 4, 2, 2, 3), 100, dtype=np.uint8)
+    clip[0, 1] += 3                                                          # noise
+    clip[0, 2] += 5                                                          # still within 6 of the held 100
+    clip[0, 3] += 8                                                          # a real change
+    held = noise_free(clip)
+    assert (held[0, :3] == 100).all() and (held[0, 3] == 108).all()
 
 
 def check_calibration(root, resolution, cache):
@@ -61,6 +68,10 @@ def check_calibration(root, resolution, cache):
     # Blur and lost resolution also smear the texture of motion (frame differences).
     for kind in ("blur", "half-resolution"):
         assert table[kind]["motion"][0] > 1.2 * table["real"]["motion"][0], (kind, table)
+    # The camera's noise held still: frames read as real, while the finest level of frame differences
+    # reads it clearly worse -- that level measures camera noise as well as motion texture.
+    assert abs(table["noise-free"]["frames"][0] - real) < 0.1 * real, table
+    assert table["noise-free"]["motion"][0] > 1.3 * table["real"]["motion"][0], table
 
 
 def test_real_clips_beat_every_degraded_copy_at_the_finest_level(weizmann, tmp_path):
