@@ -99,6 +99,17 @@ def test_classifier_save_load_and_learns_motion(tmp_path, weizmann):
         model(torch.zeros(1, 3, 16, 32, 32))
 
 
+def test_class_spread_by_hand():
+    from hrvgan.metrics.evaluate import class_spread
+
+    videos = np.zeros((4, 2, 4, 4, 3), dtype=np.uint8)
+    videos[1] = 2                      # class 0: 0 and 2, each 1 from their mean
+    videos[3] = 10                     # class 1: 0 and 10, each 5 from theirs
+    assert class_spread(videos, [0, 0, 1, 1]) == pytest.approx(3.0)
+    assert class_spread(videos[[0, 0, 2, 2]], [0, 0, 1, 1]) == 0.0          # a collapsed class reads 0
+    assert class_spread(videos, None) == pytest.approx((3 + 1 + 3 + 7) / 4)    # unconditional: one group, mean 3
+
+
 def test_evaluate_cli_writes_every_key(tmp_path, weizmann):
     from hrvgan.cli import main
 
@@ -119,7 +130,8 @@ def test_evaluate_cli_writes_every_key(tmp_path, weizmann):
                  "--json", str(out), "--markdown", str(tmp_path / "m.md")]) == 0
     results = json.loads(out.read_text())
     for key in ("class_accuracy_real", "class_accuracy_generated", "inception_score", "fd_generated_vs_test",
-                "fd_train_vs_test", "fd_untrained_vs_test", "motion_ratio"):
+                "fd_train_vs_test", "fd_untrained_vs_test", "motion_ratio", "diversity_generated",
+                "diversity_real_test", "diversity_real_train"):
         assert key in results and results[key] is not None, key
     assert 1 <= results["inception_score"] <= 4
     assert results["num_real_test_clips"] == 8 * 8
