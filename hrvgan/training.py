@@ -273,7 +273,12 @@ class Trainer:
         if is_checkpoint(ref):
             source = load_file(str(Path(ref) / f"{weights}.safetensors"))
         else:
-            source = HRVGAN.from_pretrained(ref).generator.state_dict()
+            trained = HRVGAN.from_pretrained(ref)
+            if trained.config.time_padding != self.model_config.time_padding:
+                raise ValueError(f"--init_from {ref} was trained with time_padding {trained.config.time_padding!r}, this "
+                                 f"run has {self.model_config.time_padding!r}: its videos would change; pass "
+                                 f"--time_padding {trained.config.time_padding}.")
+            source = trained.generator.state_dict()
         generator = self.pipeline.generator
         if self.cfg.channels:   # asked for other stage widths: a narrower trained G starts it, widened
             if self.model_config.g_norm != "pixel":

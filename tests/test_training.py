@@ -276,6 +276,8 @@ def test_init_from_a_trained_model_copies_what_fits(tmp_path, weizmann):
     state = trainer.G.state_dict()
     assert all(torch.equal(state[k], v) for k, v in source.items())           # generation path copied
     assert any(k.startswith("encoder.") for k in state)                         # the new encoder kept its init
+    with pytest.raises(ValueError, match="pass --time_padding zeros"):
+        Trainer(dataclasses.replace(cfg, time_padding="replicate"))
     wrong = tmp_path / "wrong"
     HRVGAN(ModelConfig.from_preset("64", width=0.0625)).save_pretrained(wrong)
     with pytest.raises(ValueError, match="another architecture"):
