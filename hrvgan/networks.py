@@ -330,10 +330,7 @@ class Discriminator(nn.Module):
         if video.ndim != 5 or tuple(video.shape[1:]) != expected:
             raise ValueError(f"video must be shaped (B, {', '.join(map(str, expected))}), got {tuple(video.shape)}.")
         _check_labels(labels, video.shape[0], c.num_classes)
-        if c.d_motion:
-            x = torch.cat([video, frame_differences(video)], dim=1)
-        else:
-            x = video
+        x = torch.cat([video, frame_differences(video)], dim=1) if c.d_motion else video
         x = F.leaky_relu(self.from_rgb(x), c.leaky_slope)
         for stage in self.stages:
             x = stage(x)
