@@ -234,7 +234,9 @@ class Trainer:
             self.init_generator(cfg.init_from)
         self.G = copy.deepcopy(self.pipeline.generator).train().requires_grad_(True)
         self.D = Discriminator(mc).train()
-        if cfg.init_from and is_checkpoint(cfg.init_from):   # a run's checkpoint: its critic and its EMA too
+        # A run's checkpoint: its critic too (one that gains frame differences, d_motion, starts as the trained
+        # one: networks.motion_critic_state), and the EMA goes on from the checkpoint's average.
+        if cfg.init_from and is_checkpoint(cfg.init_from):
             critic = load_file(str(Path(cfg.init_from) / "discriminator.safetensors"))
             self._load_fitting(self.D, motion_critic_state(critic, self.D), cfg.init_from)
             self.init_generator(cfg.init_from, "ema")
@@ -263,10 +265,9 @@ class Trainer:
 
     # -- helpers --------------------------------------------------------------------------------------
     def init_generator(self, ref: str, weights: str = "generator") -> None:
-        """Start G from a trained model (a model folder or Hub id), or from a run's checkpoint folder
-        (its `weights`: the raw generator, or its "ema"; D then starts from its critic too, and the
-        EMA from the checkpoint's, with a critic that gains frame differences (``d_motion``) starting
-        as the trained one: see :func:`~hrvgan.networks.motion_critic_state`).  Every tensor whose name and shape fit
+        """Load a trained generator into the pipeline's (the EMA's) generator: a model folder or Hub id
+        (which must share this run's ``time_padding``), or a run's checkpoint folder, whose `weights`
+        file ("generator", raw, or "ema") is read.  Every tensor whose name and shape fit
         is copied, so a model may gain a part (e.g. ``warp``) that starts at its initial values.  A
         generator with more channels in some stage (``--channels``) starts as the trained one, widened:
         see :func:`~hrvgan.networks.widen_state`."""
