@@ -42,6 +42,7 @@ def model_card(config: ModelConfig, *, training_data: str | None = None, trainin
         f"| preset | `{config.preset}` (width x{config.width:g}) |",
         f"| generator channels, 4x4 input then each stage | {', '.join(map(str, config.stage_channels))} |",
         f"| generator padding in time (beyond the first and last frame) | {config.time_padding} |",
+        f"| generator noise inputs (per-pixel grain, StyleGAN) | {'yes' if config.g_noise else 'no'} |",
         f"| latent size | {config.latent_dim} |",
         f"| classes | {', '.join(config.class_names) if config.class_names else 'none (unconditional)'} |",
         f"| training data | {training_data or 'not recorded'} |",

@@ -64,6 +64,7 @@ class ModelConfig:
     warp: bool = False                      # prediction: move the last context frame's pixels along a predicted flow
     time_padding: str = "zeros"             # what G's 3x3x3 convs see before the first / after the last frame: zeros | replicate
     d_motion: bool = False                  # D also sees each frame's change from the previous one (where flicker shows)
+    g_noise: bool = False                   # G adds fresh per-pixel noise after each conv, scaled per channel (StyleGAN)
 
     def __post_init__(self):
         self.channels = tuple(int(c) for c in self.channels)
@@ -71,6 +72,7 @@ class ModelConfig:
         self.class_names = tuple(str(n) for n in self.class_names)
         self.warp = bool(self.warp)
         self.d_motion = bool(self.d_motion)
+        self.g_noise = bool(self.g_noise)
         if self.num_classes < 0:
             raise ValueError(f"num_classes must be >= 0, got {self.num_classes}; use 0 for an unconditional model.")
         if self.num_classes and not self.class_names:

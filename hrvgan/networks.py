@@ -48,10 +48,16 @@ def minibatch_stddev(x: torch.Tensor, group_size: int) -> torch.Tensor:
 
 
 class GeneratorStage(nn.Module):
-    """[upsample, 3x3x3 conv, norm, ReLU, 3x3x3 conv, norm, ReLU] (one row group of Table 1)."""
+    """[upsample, 3x3x3 conv, norm, ReLU, 3x3x3 conv, norm, ReLU] (one row group of Table 1).
+
+    With ``noise``, each normalised conv output gets a fresh Gaussian image per frame (B, 1, T, H, W) times a
+    learned per-channel strength (StyleGAN's noise inputs): a video's sensor grain and flicker are
+    random per pixel and frame, which convolutions of a single code cannot draw.  The strengths start
+    at zero, so a trained generator given noise inputs first makes exactly the videos it made before.
+    """
 
     def __init__(self, in_channels: int, out_channels: int, temporal_upsample: bool, norm: str,
-                 time_padding: str = "zeros"):
+                 time_padding: str = "zeros", noise: bool = False):
         super().__init__()
         self.scale = (2 if temporal_upsample else 1, 2, 2)
         # "replicate": the convs see the first / last frame continue still beyond the clip, not black;
@@ -62,14 +68,25 @@ class GeneratorStage(nn.Module):
         self.norm1 = generator_norm(norm, out_channels)
         self.conv2 = nn.Conv3d(out_channels, out_channels, 3, padding=padding)
         self.norm2 = generator_norm(norm, out_channels)
+        self.noise_strength = nn.Parameter(torch.zeros(2, out_channels)) if noise else None
 
     def pad_time(self, x: torch.Tensor) -> torch.Tensor:
         return F.pad(x, (0, 0, 0, 0, 1, 1), mode="replicate") if self.replicate_time else x
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def add_noise(self, x: torch.Tensor, noise: torch.Tensor | None, i: int) -> torch.Tensor:
+        if self.noise_strength is None:
+            return x
+        n = torch.randn(x.shape[0], 1, *x.shape[2:], device=x.device, dtype=x.dtype) if noise is None else noise[:, i:i + 1]
+        return x + self.noise_strength[i].view(1, -1, 1, 1, 1).to(x.dtype) * n.to(x.dtype)
+
+    def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """``noise`` (B, 2, T, H, W) at this stage's output size, one image per conv; drawn when None."""
         x = F.interpolate(x, scale_factor=self.scale, mode="nearest")
-        x = F.relu(self.norm1(self.conv1(self.pad_time(x))))
-        return F.relu(self.norm2(self.conv2(self.pad_time(x))))
+        # Noise after the norm: pixel norm divides each pixel by its features' RMS, so noise added before it would
+        # be loudest where features are weak (a run that did so made whole bodies shimmer); after it, the grain
+        # has one strength everywhere, relative to features of RMS 1.
+        x = F.relu(self.add_noise(self.norm1(self.conv1(self.pad_time(x))), noise, 0))
+        return F.relu(self.add_noise(self.norm2(self.conv2(self.pad_time(x))), noise, 1))
 
 
 class DiscriminatorStage(nn.Module):
@@ -198,7 +215,7 @@ class Generator(nn.Module):
         self.input = nn.ConvTranspose3d(d, chans[0], kernel_size=BASE_SIZE)         # (B, d, 1,1,1) -> 4x4x4
         self.input_norm = generator_norm(config.g_norm, chans[0])
         self.stages = nn.ModuleList(
-            GeneratorStage(cin, cout, up_t, config.g_norm, config.time_padding)
+            GeneratorStage(cin, cout, up_t, config.g_norm, config.time_padding, config.g_noise)
             for cin, cout, up_t in zip(chans[:-1], chans[1:], config.temporal_upsample)
         )
         self.to_rgb = nn.Conv3d(chans[-1], 3, kernel_size=1)                        # final 1x1x1 conv
@@ -231,15 +248,31 @@ class Generator(nn.Module):
             x = torch.cat([x, pixel_norm(embed_labels(self.embed, labels))], dim=1)
         return F.relu(self.fc(x))
 
+    def noise_shapes(self) -> list[tuple[int, ...]]:
+        """The (2, T, H, W) noise each stage takes (one image per conv); empty without ``g_noise``."""
+        if not self.config.g_noise:
+            return []
+        t, s, shapes = BASE_SIZE, BASE_SIZE, []
+        for up_t in self.config.temporal_upsample:
+            t, s = t * (2 if up_t else 1), s * 2
+            shapes.append((2, t, s, s))
+        return shapes
+
+    def make_noise(self, batch: int, generator: torch.Generator | None = None, device=None) -> list[torch.Tensor] | None:
+        """Noise inputs for ``batch`` videos, drawn from ``generator`` (a seed gives the same grain); None without ``g_noise``."""
+        if not self.config.g_noise:
+            return None
+        return [torch.randn(batch, *shape, generator=generator, device=device) for shape in self.noise_shapes()]
+
     def synthesis(self, w: torch.Tensor, skips: list[torch.Tensor] | None = None,
-                  base: torch.Tensor | None = None) -> torch.Tensor:
+                  base: torch.Tensor | None = None, noise: list[torch.Tensor] | None = None) -> torch.Tensor:
         x = self.input(w[:, :, None, None, None])                     # (B, C0, 4, 4, 4)
         x = F.relu(self.input_norm(x))
         if skips is not None:
             x = x + skips[0]
         for i, stage in enumerate(self.stages, start=1):
             coarse = x
-            x = stage(x)                                              # (B, Ci, Ti, Hi, Wi)
+            x = stage(x, None if noise is None else noise[i - 1].to(x.device))  # (B, Ci, Ti, Hi, Wi)
             if skips is not None:
                 x = x + skips[i]                                      # what the context says about this level
         features = x
@@ -272,7 +305,8 @@ class Generator(nn.Module):
         return self.encoder(*context_clip(context, c.frames))
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None, truncation: float = 1.0,
-                context: torch.Tensor | None = None) -> torch.Tensor:
+                context: torch.Tensor | None = None, noise: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """``noise``: a ``g_noise`` model's noise inputs (see `make_noise`); fresh ones are drawn when None."""
         skips = base = None
         if context is not None:
             skips = self.encode_context(context)
@@ -285,7 +319,12 @@ class Generator(nn.Module):
             # trick.  (Scaling z itself would do nothing: pixel norm removes its length.)
             w0 = self.mapping(torch.zeros_like(z), labels)
             w = w0 + truncation * (w - w0)
-        return self.synthesis(w, skips, base)
+        if noise is not None:
+            shapes = [(z.shape[0], *s) for s in self.noise_shapes()]
+            if [tuple(n.shape) for n in noise] != shapes:
+                raise ValueError(f"noise must be {len(shapes)} tensors shaped {shapes} (Generator.make_noise), "
+                                 f"got {[tuple(n.shape) for n in noise]}.")
+        return self.synthesis(w, skips, base, noise)
 
 
 def frame_differences(video: torch.Tensor) -> torch.Tensor:

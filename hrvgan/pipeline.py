@@ -27,6 +27,7 @@ WEIGHTS_NAME = "model.safetensors"
 CARD_NAME = "README.md"
 PICKLE_NAMES = ("pytorch_model.bin", "model.pt", "model.pth", "model.ckpt")
 MAX_SEED = 2**63 - 1
+NOISE_STREAM = 2**63  # a seed's noise inputs come from seed | NOISE_STREAM: never another seed's z
 CHUNK = 4  # videos per generator call; fixed so that output never depends on the batch
 
 
@@ -42,6 +43,11 @@ def latent(seed: int, latent_dim: int) -> torch.Tensor:
     """z for one seed: its own generator, so a seed means the same video in any batch."""
     g = torch.Generator().manual_seed(check_seed(seed))
     return torch.randn(latent_dim, generator=g)
+
+
+def noise_generator(seed: int) -> torch.Generator:
+    """The generator of a seed's noise inputs (g_noise models): a stream apart from its z."""
+    return torch.Generator().manual_seed(check_seed(seed) | NOISE_STREAM)
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
@@ -120,8 +126,11 @@ class HRVGAN(
 
     @torch.inference_mode()
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None, truncation: float = 1.0,
-                 context: torch.Tensor | None = None) -> np.ndarray:
+                 context: torch.Tensor | None = None, noise_seeds: Sequence[int] | None = None) -> np.ndarray:
         """Latents (N, latent_dim) and labels [and context (N, 3, m, H, W)] -> uint8 videos (N, T, H, W, 3).
+
+        A model with noise inputs (``g_noise``) draws video i's grain from ``noise_seeds[i]``
+        (default: seed 0's for every video), so the same call gives the same videos.
 
         The generator always runs on chunks of exactly CHUNK videos (the last one padded): conv
         kernels give bit-different results for different batch sizes, but not for different
@@ -130,19 +139,29 @@ class HRVGAN(
         if not (truncation > 0):
             raise ValueError(f"truncation must be > 0 (1.0 = none), got {truncation}.")
         n, out = z.shape[0], []
+        noise_seeds = [0] * n if noise_seeds is None else [check_seed(s) for s in noise_seeds]
+        if len(noise_seeds) != n:
+            raise ValueError(f"got {len(noise_seeds)} noise seeds for {n} latents; give one per video.")
         for i in range(0, n, CHUNK):
             zc = z[i:i + CHUNK]
             lab = None if labels is None else labels[i:i + CHUNK]
             ctx = None if context is None else context[i:i + CHUNK]
             pad = CHUNK - zc.shape[0]
+            noise = self._noise(noise_seeds[i:i + CHUNK] + noise_seeds[i:i + 1] * pad)
             if pad:
                 zc = torch.cat([zc, zc[:1].expand(pad, -1)])
                 lab = None if lab is None else torch.cat([lab, lab[:1].expand(pad, *lab.shape[1:])])
                 ctx = None if ctx is None else torch.cat([ctx, ctx[:1].expand(pad, *ctx.shape[1:])])
             video = self.generator(zc.to(self.device), None if lab is None else lab.to(self.device), truncation=truncation,
-                                   context=None if ctx is None else ctx.to(self.device))
+                                   context=None if ctx is None else ctx.to(self.device), noise=noise)
             out.append(to_uint8(video[:CHUNK - pad]))
         return np.concatenate(out)
+
+    def _noise(self, seeds: list[int]) -> list[torch.Tensor] | None:
+        if not self.config.g_noise:
+            return None
+        per_video = [self.generator.make_noise(1, noise_generator(s)) for s in seeds]
+        return [torch.cat(stage) for stage in zip(*per_video)]
 
     def _labels(self, classes, n: int, what: str) -> torch.Tensor | None:
         """Classes (a name/index or a list of them) -> (n,) indices, or None for an unconditional model."""
@@ -191,7 +210,7 @@ class HRVGAN(
             raise ValueError(f"got {len(seeds)} seeds for {n} clips; give one seed per clip or a single one.")
         z = torch.stack([latent(s, c.latent_dim) for s in seeds])
         labels = self._labels(classes, n, "predict")
-        clips = self.generate(z, labels, truncation, context=to_float(context))
+        clips = self.generate(z, labels, truncation, context=to_float(context), noise_seeds=seeds)
         return clips[:, m:]
 
     def sample(self, classes=None, seeds: int | Sequence[int] = 0, truncation: float = 1.0) -> np.ndarray:
@@ -211,7 +230,7 @@ class HRVGAN(
             raise ValueError(f"got {len(seeds)} seeds and {n_classes} classes; give equal counts or a single value of one.")
         labels = self._labels(classes, n, "sample")
         z = torch.stack([latent(s, self.config.latent_dim) for s in seeds])
-        return self.generate(z, labels, truncation)
+        return self.generate(z, labels, truncation, noise_seeds=seeds)
 
     def interpolate(self, seed_a: int, seed_b: int, steps: int = 8, class_a=None, class_b=None,
                     mode: str = "slerp", truncation: float = 1.0) -> np.ndarray:
@@ -238,7 +257,8 @@ class HRVGAN(
             labels = torch.stack([(1 - t) * eye[ia] + t * eye[ib] for t in ts])
         elif class_a is not None or class_b is not None:
             raise ValueError("this model is unconditional: it has no classes; leave class_a and class_b unset.")
-        return self.generate(z, labels, truncation)
+        # One grain along the path (seed_a's): the slider moves the content, not the noise.
+        return self.generate(z, labels, truncation, noise_seeds=[seed_a] * steps)
 
     # -- saving ----------------------------------------------------------------------------------
     def _save_pretrained(self, save_directory: Path) -> None:

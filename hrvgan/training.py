@@ -75,6 +75,7 @@ class TrainConfig:
     init_from: str = ""                     # a model folder (G) or a run's checkpoint folder (G and D) to start from
     time_padding: str = "zeros"             # G's convs beyond the first / last frame: zeros (paper) | replicate
     d_motion: bool = False                  # D also sees frame differences (flicker, smear); see networks.Discriminator
+    g_noise: bool = False                   # G gets per-pixel noise inputs (sensor grain); see networks.GeneratorStage
     d_warmup_steps: int = 0                 # train D alone for the first n steps (a fresh critic for a trained G)
     # optimisation (Algorithm 1)
     max_steps: int = 10000                  # generator steps
@@ -152,7 +153,8 @@ class TrainConfig:
         if self.class_names and len(self.class_names) != len(class_names):
             raise ValueError(f"class_names lists {len(self.class_names)} names but the data has "
                              f"{len(class_names)} classes ({class_names}).")
-        overrides = dict(width=self.width, g_norm=self.g_norm, time_padding=self.time_padding, d_motion=self.d_motion)
+        overrides = dict(width=self.width, g_norm=self.g_norm, time_padding=self.time_padding, d_motion=self.d_motion,
+                         g_noise=self.g_noise)
         frames = ModelConfig.from_preset(self.preset).frames
         if self.task == "prediction":
             m = self.context_frames or (frames - self.predicted_frames if self.predicted_frames else frames // 2)
@@ -266,7 +268,7 @@ class Trainer:
     # -- helpers --------------------------------------------------------------------------------------
     def init_generator(self, ref: str, weights: str = "generator") -> None:
         """Load a trained generator into the pipeline's (the EMA's) generator: a model folder or Hub id
-        (which must share this run's ``time_padding``), or a run's checkpoint folder, whose `weights`
+        (which must share this run's ``time_padding``; one with noise inputs needs ``g_noise``), or a run's checkpoint folder, whose `weights`
         file ("generator", raw, or "ema") is read.  Every tensor whose name and shape fit
         is copied, so a model may gain a part (e.g. ``warp``) that starts at its initial values.  A
         generator with more channels in some stage (``--channels``) starts as the trained one, widened:
@@ -280,6 +282,9 @@ class Trainer:
                                  f"run has {self.model_config.time_padding!r}: its videos would change; pass "
                                  f"--time_padding {trained.config.time_padding}.")
             source = trained.generator.state_dict()
+        if any(k.endswith(".noise_strength") for k in source) and not self.model_config.g_noise:
+            raise ValueError(f"--init_from {ref} has noise inputs (g_noise) and this run has none: its videos would "
+                             "lose their grain; pass --g_noise.")
         generator = self.pipeline.generator
         if self.cfg.channels:   # asked for other stage widths: a narrower trained G starts it, widened
             if self.model_config.g_norm != "pixel":
@@ -304,13 +309,13 @@ class Trainer:
         draw = np.random.default_rng([self.cfg.seed, self.step]).random()
         return bool(draw >= self.cfg.generation_prob)
 
-    def fake_clips(self, real: torch.Tensor, labels, z: torch.Tensor, predict: bool) -> torch.Tensor:
+    def fake_clips(self, real: torch.Tensor, labels, z: torch.Tensor, predict: bool, noise=None) -> torch.Tensor:
         """Generated clips; on prediction steps the first m frames are the real context X and the rest G's Ŷ."""
         if not predict:
-            return self.G(z, labels)
+            return self.G(z, labels, noise=noise)
         m = self.model_config.context_frames
         context = real[:, :, :m]
-        out = self.G(z, labels, context=context)
+        out = self.G(z, labels, context=context, noise=noise)
         return torch.cat([context.to(out.dtype), out[:, :, m:]], dim=2)
 
     def critic(self, videos: torch.Tensor, labels) -> torch.Tensor:
@@ -395,12 +400,16 @@ class Trainer:
             real, labels = next(data)
             labels = self.labels_for(labels)
             z, half = self.new_z(real.shape[0]), real.shape[0] // 2
-            if cfg.diversity_weight > 0:  # pairs (i, half + i) share class and context, not z
+            noise = None
+            if cfg.diversity_weight > 0:  # pairs (i, half + i) share class, context and noise inputs, not z
                 real = torch.cat([real[:half], real[:half], real[2 * half:]])
                 if labels is not None:
                     labels = torch.cat([labels[:half], labels[:half], labels[2 * half:]])
+                noise = self.G.make_noise(real.shape[0], device=acc.device)
+                if noise is not None:  # else the diversity term would pay G for louder grain, not for using z
+                    noise = [torch.cat([n[:half], n[:half], n[2 * half:]]) for n in noise]
             with acc.autocast():
-                fake = self.fake_clips(real, labels, z, predict)
+                fake = self.fake_clips(real, labels, z, predict, noise)
                 adv = losses.G_LOSSES[cfg.loss](self.critic(fake, labels).float())                  # Loss/G/adv
                 logs = {"Loss/G/adv": adv.detach()}
                 if predict:

@@ -275,3 +275,29 @@ def test_replicate_time_padding_keeps_a_still_clip_still_to_its_ends():
         ModelConfig.from_preset("tiny", time_padding="reflect")
     g = Generator(ModelConfig.from_preset("tiny", num_classes=2, time_padding="replicate"))
     assert g(torch.randn(2, 16), torch.tensor([0, 1])).shape == (2, 3, 8, 32, 32)
+
+
+def test_noise_inputs_start_silent_then_add_fresh_grain():
+    plain = ModelConfig.from_preset("tiny", num_classes=2, time_padding="replicate")
+    noisy = ModelConfig.from_preset("tiny", num_classes=2, time_padding="replicate", g_noise=True)
+    torch.manual_seed(0)
+    g = Generator(plain)
+    gn = Generator(noisy)
+    missing = gn.load_state_dict(g.state_dict(), strict=False).missing_keys
+    assert sorted(missing) == [f"stages.{i}.noise_strength" for i in range(len(gn.stages))]
+    z, y = torch.randn(2, 16), torch.tensor([0, 1])
+    assert torch.equal(gn(z, y), g(z, y))                       # zero strengths: the trained generator's videos
+    with torch.no_grad():
+        for stage in gn.stages:
+            stage.noise_strength.fill_(0.5)
+    a, b = gn(z, y), gn(z, y)
+    assert (a - b).abs().mean() > 1e-3                           # drawn afresh on every call
+    noise = gn.make_noise(2, torch.Generator().manual_seed(1))
+    assert [tuple(n.shape) for n in noise] == [(2, *s) for s in gn.noise_shapes()]
+    assert gn.noise_shapes()[-1] == (2, 8, 32, 32)               # one image per conv at the finest stage
+    assert torch.equal(gn(z, y, noise=noise), gn(z, y, noise=noise))
+    changes = (a[:, :, 1:] - a[:, :, :-1]).abs().mean()
+    assert changes > (g(z, y)[:, :, 1:] - g(z, y)[:, :, :-1]).abs().mean()   # grain changes frame to frame
+    with pytest.raises(ValueError, match="noise must be 3 tensors"):
+        gn(z, y, noise=noise[:2])
+    assert g.make_noise(2) is None and g.noise_shapes() == []

@@ -199,3 +199,31 @@ def test_predict_errors(predictor, tiny_model):
     with pytest.raises(ValueError, match="only generates"):
         tiny_model.predict(clip, classes=0)
     assert tiny_model.context_frames == 0 and tiny_model.predicted_frames == 0
+
+
+def test_noise_inputs_follow_the_seed_and_hold_still_along_an_interpolation(tmp_path):
+    torch.manual_seed(0)
+    model = HRVGAN(ModelConfig.from_preset("tiny", class_names=["wave", "jack"], g_noise=True))
+    with torch.no_grad():
+        for stage in model.generator.stages:
+            stage.noise_strength.fill_(1.0)
+    batch = model.sample(classes="jack", seeds=[3, 4, 5, 6, 7])
+    assert np.array_equal(batch[4], model.sample(classes="jack", seeds=7)[0])    # the seed's grain, any batch
+    assert np.array_equal(batch[0], model.sample(classes="jack", seeds=3)[0])
+    # the grain is the seed's own: the same z with another video's noise is another video
+    z = torch.stack([torch.randn(16, generator=torch.Generator().manual_seed(3))] * 2)
+    labels = torch.tensor([1, 1])
+    assert not np.array_equal(*model.generate(z, labels, noise_seeds=[3, 4]))
+    assert np.array_equal(model.generate(z, labels, noise_seeds=[3, 3])[0], batch[0])
+    # a path from a seed to itself: one z, one grain -> the same video at every step
+    path = model.interpolate(5, 5, steps=3, class_a="wave")
+    assert np.array_equal(path[0], path[1]) and np.array_equal(path[1], path[2])
+    model.save_pretrained(tmp_path / "m")
+    loaded = HRVGAN.from_pretrained(tmp_path / "m")
+    assert loaded.config.g_noise and np.array_equal(loaded.sample(classes="jack", seeds=[3, 4, 5, 6, 7]), batch)
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    (tmp_path / "m" / "config.json").write_text(json.dumps({**config, "g_noise": False}))
+    with pytest.raises(ValueError, match="3 unexpected tensors \\(stages.0.noise_strength"):
+        HRVGAN.from_pretrained(tmp_path / "m")              # weights with noise inputs, a config without
+    with pytest.raises(ValueError, match="one per video"):
+        model.generate(z, labels, noise_seeds=[3])

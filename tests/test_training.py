@@ -381,3 +381,25 @@ def test_d_warmup_leaves_g_as_it_was(tmp_path, weizmann):
                                       cache_dir=str(tmp_path / "cache"))).D.state_dict()
     d = load_file(str(ckpt / "discriminator.safetensors"))
     assert any(not torch.equal(d[k], v) for k, v in d0.items())            # ... and D did train
+
+
+def test_noise_inputs_start_at_zero_and_diversity_pairs_share_them(tmp_path, weizmann):
+    cfg = TrainConfig.from_yaml(ROOT / "configs/tiny.yaml", data=str(weizmann), output_dir=str(tmp_path / "src"),
+                                cache_dir=str(tmp_path / "cache"))
+    folder = Trainer(cfg).save_checkpoint()
+    trainer = Trainer(dataclasses.replace(cfg, output_dir=str(tmp_path / "run"), init_from=str(folder), g_noise=True,
+                                          diversity_weight=0.1))
+    assert all(not s.noise_strength.any() for s in trainer.ema.stages)   # it starts as the checkpoint's generator
+    seen = []
+    forward = trainer.G.forward
+    trainer.G.forward = lambda *a, **k: (seen.append(k.get("noise")), forward(*a, **k))[1]
+    clips, labels = torch.stack([trainer.dataset[i][0] for i in range(4)]), torch.arange(4)
+    trainer.g_step(iter([(clips, labels)]))
+    noise = seen[-1]
+    assert noise is not None and len(noise) == len(trainer.G.stages)
+    for n in noise:   # batch 4: pairs (0, 2) and (1, 3) differ in z only -- louder grain earns no diversity
+        assert torch.equal(n[0], n[2]) and torch.equal(n[1], n[3]) and not torch.equal(n[0], n[1])
+    assert all(s.noise_strength.abs().sum() > 0 for s in trainer.G.stages)   # the strengths learn
+    noisy = trainer.save_checkpoint()
+    with pytest.raises(ValueError, match="pass --g_noise"):                 # not silently dropped
+        Trainer(dataclasses.replace(cfg, output_dir=str(tmp_path / "again"), init_from=str(noisy)))
