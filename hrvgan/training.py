@@ -268,9 +268,9 @@ class Trainer:
     # -- helpers --------------------------------------------------------------------------------------
     def init_generator(self, ref: str, weights: str = "generator") -> None:
         """Load a trained generator into the pipeline's (the EMA's) generator: a model folder or Hub id
-        (which must share this run's ``time_padding``; one with noise inputs needs ``g_noise``), or a run's checkpoint folder, whose `weights`
-        file ("generator", raw, or "ema") is read.  Every tensor whose name and shape fit
-        is copied, so a model may gain a part (e.g. ``warp``) that starts at its initial values.  A
+        (which must share this run's ``time_padding``), or a run's checkpoint folder, whose `weights`
+        file ("generator", raw, or "ema") is read; either, if it has noise inputs, needs ``g_noise``.
+        Every tensor whose name and shape fit is copied, so a model may gain a part (e.g. ``warp``) that starts at its initial values.  A
         generator with more channels in some stage (``--channels``) starts as the trained one, widened:
         see :func:`~hrvgan.networks.widen_state`."""
         if is_checkpoint(ref):
