@@ -5,7 +5,8 @@
 Prints, per width of the 64 preset and for the shipped default model (weights/, the demo's), at
 batches of 1, 4 (the demo's chunk) and 8: the time per call and per video, the achieved GFLOP/s
 (conv and linear FLOPs counted from the layer shapes), and the GFLOP/s of one bare Conv3d shaped
-like the generator's most expensive layer; the ratio of the two is the figure we track.
+like the generator's most expensive layer; the ratio of the two is the figure we track.  Last, the
+model's whole `sample` call for 4 videos (the demo's path: seeds, noise inputs, uint8 frames).
 """
 
 import argparse
@@ -66,8 +67,9 @@ def main():
     print("|---|---|---|---|---|---|---|---|")
     generators = [(f"64 preset, width {w:g}", Generator(ModelConfig.from_preset("64", num_classes=4, width=w)))
                   for w in args.widths]
-    if args.model:
-        generators.append((args.model, HRVGAN.from_pretrained(args.model).generator))
+    model = HRVGAN.from_pretrained(args.model) if args.model else None
+    if model is not None:
+        generators.append((args.model, model.generator))
     for name, g in generators:
         g, config = g.eval(), g.config
         for batch in (1, 4, 8):  # the pipeline runs chunks of 4: one video in the demo costs a batch of 4
@@ -82,6 +84,12 @@ def main():
             g_rate, c_rate = flops / t_g / 1e9, conv_flops / t_c / 1e9
             print(f"| {name} | {batch} | {t_g * 1e3:.1f} | {t_g * 1e3 / batch:.1f} | {flops / batch / 1e9:.2f} | "
                   f"{g_rate:.1f} | {c_rate:.1f} (Conv3d {cin}->{cout} at {thw}) | {g_rate / c_rate:.2f} |")
+    if model is not None:
+        # What the demo pays: seeds -> z (and noise inputs, for a g_noise model) -> generator -> uint8 frames.
+        classes = model.class_names[0] if model.class_names else None
+        t_s = timed(lambda: model.sample(classes=classes, seeds=[0, 1, 2, 3]), args.repeats)
+        print(f"\n{args.model}: HRVGAN.sample of 4 videos (seeds, noise inputs: {model.config.g_noise}, "
+              f"uint8 out): {t_s * 1e3:.1f} ms / call, {t_s * 1e3 / 4:.1f} ms / video")
 
 
 if __name__ == "__main__":
