@@ -30,7 +30,7 @@ import numpy as np
 import torch
 import yaml
 from accelerate import Accelerator
-from accelerate.utils import ProjectConfiguration, set_seed
+from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
@@ -218,6 +218,8 @@ class Trainer:
         self.accelerator = accelerator or Accelerator(
             mixed_precision=cfg.mixed_precision or None,
             gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+            # pinned batches copied without blocking: the host does not wait for the GPU's queue at each batch
+            dataloader_config=DataLoaderConfiguration(non_blocking=True),
             log_with="tensorboard",
             project_config=ProjectConfiguration(project_dir=str(self.out), logging_dir=str(self.out / "logs")),
         )
@@ -253,6 +255,7 @@ class Trainer:
         loader_gen = torch.Generator().manual_seed(cfg.seed)
         self.loader = DataLoader(self.dataset, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
                                  num_workers=cfg.num_workers, worker_init_fn=seed_worker, generator=loader_gen,
+                                 pin_memory=acc.device.type == "cuda",
                                  persistent_workers=cfg.num_workers > 0)
         # Models are not wrapped in DDP: the gradient penalty needs a double backward through D, which DDP's
         # reducer does not support; gradients are averaged across ranks explicitly (all_reduce_grads).
@@ -261,7 +264,7 @@ class Trainer:
         self.step = 0
         self.d_steps = 0
         self.data_time = 0.0
-        self.data_digest = 0.0
+        self.data_digest = torch.zeros((), dtype=torch.float64, device=acc.device)  # kept on the device: no sync
         self.push_ok: bool | None = None
         self.stop_requested: str | None = None
 
@@ -344,7 +347,7 @@ class Trainer:
             t0 = time.perf_counter()
             for real, labels in self.loader:
                 self.data_time += time.perf_counter() - t0
-                self.data_digest = (self.data_digest * 31 + float(real.double().sum())) % 1e9  # what this rank saw
+                self.data_digest = (self.data_digest * 31 + real.double().sum()) % 1e9  # what this rank saw
                 yield real, labels
                 t0 = time.perf_counter()
 
@@ -440,7 +443,7 @@ class Trainer:
         """Per rank: a checksum of G and D (must agree: the ranks train one model) and of the data seen."""
         acc = self.accelerator
         checksum = sum(p.detach().double().sum() for m in (self.G, self.D) for p in m.parameters())
-        mine = torch.tensor([acc.process_index, float(checksum), self.data_digest], dtype=torch.float64, device=acc.device)
+        mine = torch.tensor([acc.process_index, float(checksum), float(self.data_digest)], dtype=torch.float64, device=acc.device)
         rows = acc.gather(mine[None]).cpu().tolist()
         report = [{"rank": int(r), "weights_checksum": c, "data_digest": d} for r, c, d in rows]
         spread = max(r["weights_checksum"] for r in report) - min(r["weights_checksum"] for r in report)
