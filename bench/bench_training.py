@@ -35,6 +35,14 @@ def sync(device) -> None:
         torch.cuda.synchronize(device)
 
 
+def train_step(trainer, data) -> None:
+    """One step as Trainer.train runs it: D, G, the EMA."""
+    trainer.d_step(data)
+    trainer.g_step(data)
+    trainer.update_ema()
+    trainer.step += 1  # the mix of generation and prediction steps follows the step count
+
+
 def synthetic_dataset(root: Path, preset: str, stride: int, classes: int = 2, per_class: int = 4) -> Path:
     """Class folders of GIFs: a smooth random texture scrolling under a moving square (not zeros, not
     noise), long enough for one clip of the preset at the config's frame stride."""
@@ -78,7 +86,6 @@ def bare_conv3d(trainer, steps: int = 10) -> tuple[float, str]:
         step()
     sync(acc.device)
     return flops * steps / (time.perf_counter() - t) / 1e9, f"Conv3d {cin}->{c} at {tuple(x.shape[2:])}, batch {cfg.batch_size}"
-
 
 
 def matmul_peak(device, n: int = 8192, repeats: int = 10) -> float:
@@ -129,10 +136,7 @@ def main():
         for i in range(warmup + args.steps):
             if i == warmup:
                 trainer.data_time, t0 = 0.0, time.perf_counter()
-            trainer.d_step(data)
-            trainer.g_step(data)
-            trainer.update_ema()
-            trainer.step += 1  # the mix of generation and prediction steps follows the step count
+            train_step(trainer, data)
         sync(device)
         elapsed = time.perf_counter() - t0
         # GFLOP/s of the steps without the lazy gradient penalty (3 of every 4): FlopCounterMode cannot

@@ -17,6 +17,7 @@ import torch
 import yaml
 from torch.profiler import ProfilerActivity, profile
 
+from bench_training import sync, train_step  # bench/ is on the path when this file runs
 from hrvgan.training import TrainConfig, Trainer
 
 
@@ -37,30 +38,19 @@ def main():
         trainer = Trainer(cfg)
         device, data = trainer.accelerator.device, trainer.batches()
         cuda = device.type == "cuda"
-
-        def step():
-            trainer.d_step(data)
-            trainer.g_step(data)
-            trainer.update_ema()
-            trainer.step += 1
-
-        def sync():
-            if cuda:
-                torch.cuda.synchronize(device)
-
         for _ in range(10):
-            step()
-        sync()
+            train_step(trainer, data)
+        sync(device)
         t = time.perf_counter()
         for _ in range(args.steps):
-            step()
-        sync()
+            train_step(trainer, data)
+        sync(device)
         ms = (time.perf_counter() - t) / args.steps * 1e3
         activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
         with profile(activities=activities) as prof:
             for _ in range(4):
-                step()
-            sync()
+                train_step(trainer, data)
+            sync(device)
     where = torch.cuda.get_device_name(device) if cuda else f"CPU, {torch.get_num_threads()} threads"
     print(f"{where}: preset {cfg.preset}, width {cfg.width}, batch {cfg.batch_size}, "
           f"mixed_precision {cfg.mixed_precision or 'no'}: {ms:.0f} ms/step (mean of {args.steps})")

@@ -252,11 +252,7 @@ class Generator(nn.Module):
         """The (2, T, H, W) noise each stage takes (one image per conv); empty without ``g_noise``."""
         if not self.config.g_noise:
             return []
-        t, s, shapes = BASE_SIZE, BASE_SIZE, []
-        for up_t in self.config.temporal_upsample:
-            t, s = t * (2 if up_t else 1), s * 2
-            shapes.append((2, t, s, s))
-        return shapes
+        return [(2, t, h, w) for _, t, h, w in self.config.stage_shapes()[1:]]
 
     def make_noise(self, batch: int, generator: torch.Generator | None = None, device=None) -> list[torch.Tensor] | None:
         """Noise inputs for ``batch`` videos, drawn from ``generator`` (a seed gives the same grain); None without ``g_noise``."""
