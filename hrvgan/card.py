@@ -12,7 +12,7 @@ def known_metric_keys() -> set[str]:
     from .metrics.evaluate import TABLE_ROWS
 
     return {key for _, key, _ in TABLE_ROWS} | {"inception_score_std", "inception_score_c3d_std", "motion_real",
-                                               "motion_generated", "num_generated", "num_real_test_clips",
+                                               "motion_generated", "motion_real_train", "num_generated", "num_real_test_clips",
                                                "num_real_train_clips", "num_prediction_clips"}
 
 
@@ -43,6 +43,8 @@ def model_card(config: ModelConfig, *, training_data: str | None = None, trainin
         f"| generator channels, 4x4 input then each stage | {', '.join(map(str, config.stage_channels))} |",
         f"| generator padding in time (beyond the first and last frame) | {config.time_padding} |",
         f"| generator noise inputs (per-pixel grain, StyleGAN) | {'yes' if config.g_noise else 'no'} |",
+        f"| critic (training only) sees | frames{', frame differences' if config.d_motion else ''}"
+        f"{', every ~14-pixel neighbourhood (patch head)' if config.d_patch else ''} |",
         f"| latent size | {config.latent_dim} |",
         f"| classes | {', '.join(config.class_names) if config.class_names else 'none (unconditional)'} |",
         f"| training data | {training_data or 'not recorded'} |",

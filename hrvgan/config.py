@@ -65,6 +65,7 @@ class ModelConfig:
     time_padding: str = "zeros"             # what G's 3x3x3 convs see before the first / after the last frame: zeros | replicate
     d_motion: bool = False                  # D also sees each frame's change from the previous one (where flicker shows)
     g_noise: bool = False                   # G adds fresh per-pixel noise after each conv, scaled per channel (StyleGAN)
+    d_patch: bool = False                   # D also scores every neighbourhood of ~14 pixels (PatchGAN head): local texture
 
     def __post_init__(self):
         self.channels = tuple(int(c) for c in self.channels)
@@ -73,6 +74,7 @@ class ModelConfig:
         self.warp = bool(self.warp)
         self.d_motion = bool(self.d_motion)
         self.g_noise = bool(self.g_noise)
+        self.d_patch = bool(self.d_patch)
         if self.num_classes < 0:
             raise ValueError(f"num_classes must be >= 0, got {self.num_classes}; use 0 for an unconditional model.")
         if self.num_classes and not self.class_names:

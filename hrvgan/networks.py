@@ -351,6 +351,16 @@ class Discriminator(nn.Module):
             DiscriminatorStage(cin, cout, down_t, config.d_norm, config.leaky_slope)
             for cin, cout, down_t in reversed(list(zip(chans[1:], chans[:-1], config.temporal_upsample)))
         )
+        # With d_patch, a 1x1x1 head after the second stage scores every neighbourhood (about 14 pixels at the
+        # first stage's resolution; PatchGAN): the mean of those scores joins the clip's.  A smooth blob where
+        # real clips have texture is a small part of a clip but a whole patch.  It starts at zero, so a trained
+        # critic given one scores every clip as before.
+        self.patch_after = min(1, len(self.stages) - 1)
+        self.patch_head = None
+        if config.d_patch:
+            self.patch_head = nn.Conv3d(self.stages[self.patch_after].conv2.out_channels, 1, kernel_size=1)
+            nn.init.zeros_(self.patch_head.weight)
+            nn.init.zeros_(self.patch_head.bias)
         c0 = chans[0]
         extra = 1 if config.mbstd_group > 0 else 0
         self.final_conv = nn.Conv3d(c0 + extra, c0, 3, padding=1)
@@ -367,13 +377,16 @@ class Discriminator(nn.Module):
         _check_labels(labels, video.shape[0], c.num_classes)
         x = torch.cat([video, frame_differences(video)], dim=1) if c.d_motion else video
         x = F.leaky_relu(self.from_rgb(x), c.leaky_slope)
-        for stage in self.stages:
+        patch = 0.0
+        for i, stage in enumerate(self.stages):
             x = stage(x)
+            if self.patch_head is not None and i == self.patch_after:
+                patch = self.patch_head(x).mean(dim=(1, 2, 3, 4))      # (B,): mean over every neighbourhood
         if c.mbstd_group > 0:
             x = minibatch_stddev(x, c.mbstd_group)                    # (B, C0 + 1, 4, 4, 4)
         x = F.leaky_relu(self.final_conv(x), c.leaky_slope)
         h = F.leaky_relu(self.fc(x.flatten(1)), c.leaky_slope)       # (B, d_fc_dim)
-        score = self.out(h).squeeze(1)
+        score = self.out(h).squeeze(1) + patch
         if self.embed is not None:
             score = score + (embed_labels(self.embed, labels) * h).sum(dim=1)
         return score

@@ -76,6 +76,7 @@ class TrainConfig:
     time_padding: str = "zeros"             # G's convs beyond the first / last frame: zeros (paper) | replicate
     d_motion: bool = False                  # D also sees frame differences (flicker, smear); see networks.Discriminator
     g_noise: bool = False                   # G gets per-pixel noise inputs (sensor grain); see networks.GeneratorStage
+    d_patch: bool = False                   # D also scores local neighbourhoods (smooth blobs where texture belongs); see networks.Discriminator
     d_warmup_steps: int = 0                 # train D alone for the first n steps (a fresh critic for a trained G)
     # optimisation (Algorithm 1)
     max_steps: int = 10000                  # generator steps
@@ -154,7 +155,7 @@ class TrainConfig:
             raise ValueError(f"class_names lists {len(self.class_names)} names but the data has "
                              f"{len(class_names)} classes ({class_names}).")
         overrides = dict(width=self.width, g_norm=self.g_norm, time_padding=self.time_padding, d_motion=self.d_motion,
-                         g_noise=self.g_noise)
+                         g_noise=self.g_noise, d_patch=self.d_patch)
         frames = ModelConfig.from_preset(self.preset).frames
         if self.task == "prediction":
             m = self.context_frames or (frames - self.predicted_frames if self.predicted_frames else frames // 2)
@@ -238,8 +239,9 @@ class Trainer:
             self.init_generator(cfg.init_from)
         self.G = copy.deepcopy(self.pipeline.generator).train().requires_grad_(True)
         self.D = Discriminator(mc).train()
-        # A run's checkpoint: its critic too (one that gains frame differences, d_motion, starts as the trained
-        # one: networks.motion_critic_state), and the EMA goes on from the checkpoint's average.
+        # A run's checkpoint: its critic too (one that gains frame differences, d_motion, or a patch head, d_patch,
+        # starts as the trained one: networks.motion_critic_state, a zero head), and the EMA goes on from the
+        # checkpoint's average.
         if cfg.init_from and is_checkpoint(cfg.init_from):
             critic = load_file(str(Path(cfg.init_from) / "discriminator.safetensors"))
             self._load_fitting(self.D, motion_critic_state(critic, self.D), cfg.init_from)

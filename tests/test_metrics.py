@@ -135,6 +135,13 @@ def test_evaluate_cli_writes_every_key(tmp_path, weizmann):
         assert key in results and results[key] is not None, key
     assert 1 <= results["inception_score"] <= 4
     assert results["num_real_test_clips"] == 8 * 8
+    # Motion against both real splits: the train clips' own ratio is the reference a perfect copy would read.
+    from hrvgan.data import VideoDataset
+    from hrvgan.metrics.evaluate import real_clips
+    train = VideoDataset(weizmann, split="train", frames=8, resolution=32, progress=False)
+    assert results["motion_real_train"] == pytest.approx(motion(real_clips(train, 4)[0]))
+    assert results["motion_train_vs_test"] == pytest.approx(results["motion_real_train"] / results["motion_real"])
+    assert results["motion_ratio_train"] == pytest.approx(results["motion_generated"] / results["motion_real_train"])
     assert "| Fréchet distance, real train vs real test |" in (tmp_path / "m.md").read_text()
 
 
@@ -155,3 +162,25 @@ def test_evaluate_prediction_scores_a_fresh_predictor_like_copy_last(weizmann):
     for kind in ("frames", "motion"):
         pred, copy = r[f"swd_{kind}_prediction_vs_real"], r[f"swd_{kind}_copy_last_vs_real"]
         assert len(pred) == len(copy) >= 2 and abs(pred[0] - copy[0]) < 0.25 * copy[0] + 5
+
+
+def test_export_checks_motion_and_spread_against_both_real_splits():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "export_weights.py"
+    spec = importlib.util.spec_from_file_location("export_weights", path)
+    export = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(export)
+    r = {"class_accuracy_generated": 0.95, "fd_generated_vs_test": 0.6, "fd_train_vs_test": 0.9,
+         "swd_frames_generated_vs_test": [55.0], "swd_frames_train_vs_test": [47.6],
+         "swd_motion_generated_vs_test": [80.0], "swd_motion_train_vs_test": [44.2],
+         "motion_ratio": 1.41, "motion_ratio_train": 1.02, "motion_train_vs_test": 1.39,
+         "diversity_generated": 21.0, "diversity_real_test": 15.8, "diversity_real_train": 22.4}
+    met = {what.split(" (")[0]: ok for what, _, ok in export.check_targets(r)}
+    assert met["motion within 20% of real"] is False                        # 1.41x the 2 held-out performers
+    assert met["motion within 20% of real train clips"] is True            # 1.02x the 7 the model learned
+    assert met["the same against real train clips"] is True                # spread 21.0 / 22.4
+    assert met["SWD, finest level, frame differences <= 1.5x real train-vs-test"] is False   # 80 / 44.2 = 1.81x
+    assert met["SWD, finest level, frames <= 1.5x real train-vs-test"] is True
+    assert [ok for what, _, ok in export.check_targets(r) if what.startswith("no collapse")] == [False]

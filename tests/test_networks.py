@@ -262,6 +262,28 @@ def test_a_motion_critic_sees_frame_differences_and_starts_as_the_plain_one():
     assert motion_critic_state(moving.state_dict(), moving)["from_rgb.weight"].shape[1] == 6   # already wide: kept
 
 
+def test_a_patch_critic_starts_as_the_plain_one_and_scores_every_neighbourhood():
+    cfg = ModelConfig.from_preset("tiny", num_classes=2)
+    torch.manual_seed(0)
+    plain = Discriminator(cfg).eval()
+    patchy = Discriminator(ModelConfig.from_preset("tiny", num_classes=2, d_patch=True)).eval()
+    missing, unexpected = patchy.load_state_dict(plain.state_dict(), strict=False)
+    assert sorted(missing) == ["patch_head.bias", "patch_head.weight"] and not unexpected
+    video, labels = torch.rand(4, 3, 8, 32, 32) * 2 - 1, torch.tensor([0, 1, 0, 1])
+    assert torch.equal(patchy(video, labels), plain(video, labels))              # a zero head: the same scores
+    patchy(video, labels).sum().backward()
+    assert patchy.patch_head.weight.grad.abs().sum() > 0                          # ...and it learns
+    with torch.no_grad():
+        patchy.patch_head.bias.fill_(0.5)                                         # the mean over neighbourhoods
+        assert torch.allclose(patchy(video, labels), plain(video, labels) + 0.5, atol=1e-6)
+        patchy.patch_head.weight.normal_()
+        # One neighbourhood changed: the patch term moves, by a part of what a whole-clip change would move it.
+        local = video.clone()
+        local[:, :, :, :8, :8] = 1.0
+        head = lambda v: patchy(v, labels) - plain(v, labels)  # noqa: E731
+        assert not torch.allclose(head(local), head(video))
+
+
 def test_replicate_time_padding_keeps_a_still_clip_still_to_its_ends():
     from hrvgan.networks import GeneratorStage
     torch.manual_seed(0)

@@ -46,6 +46,12 @@ def test_model_card_lists_training_data_and_metrics(tiny_model, tmp_path):
     channels = ", ".join(map(str, tiny_model.generator.config.stage_channels))
     assert f"| generator channels, 4x4 input then each stage | {channels} |" in card  # --channels is visible
     assert "| generator padding in time (beyond the first and last frame) | zeros |" in card
+    assert "| critic (training only) sees | frames |" in card
+    patchy = HRVGAN(ModelConfig.from_preset("tiny", d_motion=True, d_patch=True))
+    patchy.save_pretrained(tmp_path / "patchy")
+    assert ("| critic (training only) sees | frames, frame differences, every ~14-pixel neighbourhood (patch head) |"
+            in (tmp_path / "patchy" / "README.md").read_text())
+    assert HRVGAN.from_pretrained(tmp_path / "patchy").config.d_patch     # saved in config.json
 
 
 @pytest.mark.parametrize("mode", ["lerp", "slerp"])

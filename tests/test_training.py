@@ -319,6 +319,23 @@ def test_init_from_a_checkpoint_with_a_motion_critic_keeps_its_scores(tmp_path, 
     assert trainer.D.from_rgb.weight[:, 3:].abs().sum() > 0
 
 
+def test_init_from_a_checkpoint_with_a_patch_critic_keeps_its_scores(tmp_path, weizmann):
+    cfg = TrainConfig.from_yaml(ROOT / "configs/tiny.yaml", data=str(weizmann), output_dir=str(tmp_path / "src"),
+                                cache_dir=str(tmp_path / "cache"))
+    source = Trainer(cfg)
+    folder = source.save_checkpoint()
+    trainer = Trainer(dataclasses.replace(cfg, output_dir=str(tmp_path / "run"), init_from=str(folder), d_patch=True))
+    assert trainer.model_config.d_patch and not trainer.D.patch_head.weight.any()
+    clips, labels = torch.stack([trainer.dataset[i][0] for i in range(4)]), torch.arange(4)
+    with torch.no_grad():
+        assert torch.allclose(trainer.D(clips, labels), source.D(clips, labels), atol=1e-5)
+    trainer.d_step(iter([(clips, labels)] * 4))        # one update: the head starts to score neighbourhoods
+    assert trainer.D.patch_head.weight.abs().sum() > 0
+    resumed = Trainer(dataclasses.replace(cfg, output_dir=str(tmp_path / "run"), d_patch=True))
+    resumed.load_checkpoint(trainer.save_checkpoint())                            # the head is saved and restored
+    assert torch.equal(resumed.D.patch_head.weight, trainer.D.patch_head.weight)
+
+
 def test_init_from_a_narrower_generator_widens_it_and_keeps_its_videos(tmp_path, weizmann):
     names = ["bend", "jack", "wave1", "wave2"]
     torch.manual_seed(0)
