@@ -305,35 +305,28 @@ def test_init_from_a_checkpoint_takes_g_and_d_and_may_add_the_warp(tmp_path, wei
         TrainConfig(warp=True).model_config(["a", "b"])
 
 
-def test_init_from_a_checkpoint_with_a_motion_critic_keeps_its_scores(tmp_path, weizmann):
+# A critic that gains a part (frame-difference inputs, d_motion; a patch head, d_patch) starts from a plain
+# checkpoint's critic scoring every clip as before, and the new part's weights (zero at first) learn.
+@pytest.mark.parametrize("flag, new_weights", [
+    ("d_motion", lambda D: D.from_rgb.weight[:, 3:]),
+    ("d_patch", lambda D: D.patch_head.weight),
+])
+def test_init_from_a_checkpoint_with_a_grown_critic_keeps_its_scores(tmp_path, weizmann, flag, new_weights):
     cfg = TrainConfig.from_yaml(ROOT / "configs/tiny.yaml", data=str(weizmann), output_dir=str(tmp_path / "src"),
                                 cache_dir=str(tmp_path / "cache"))
     source = Trainer(cfg)
     folder = source.save_checkpoint()
-    trainer = Trainer(dataclasses.replace(cfg, output_dir=str(tmp_path / "run"), init_from=str(folder), d_motion=True))
-    assert trainer.model_config.d_motion and trainer.D.from_rgb.weight.shape[1] == 6
+    grown = dataclasses.replace(cfg, output_dir=str(tmp_path / "run"), **{flag: True})
+    trainer = Trainer(dataclasses.replace(grown, init_from=str(folder)))
+    assert getattr(trainer.model_config, flag) and new_weights(trainer.D).numel() and not new_weights(trainer.D).any()
     clips, labels = torch.stack([trainer.dataset[i][0] for i in range(4)]), torch.arange(4)
     with torch.no_grad():
         assert torch.allclose(trainer.D(clips, labels), source.D(clips, labels), atol=1e-5)
-    trainer.d_step(iter([(clips, labels)] * 4))        # one update: the critic starts to look at the differences
-    assert trainer.D.from_rgb.weight[:, 3:].abs().sum() > 0
-
-
-def test_init_from_a_checkpoint_with_a_patch_critic_keeps_its_scores(tmp_path, weizmann):
-    cfg = TrainConfig.from_yaml(ROOT / "configs/tiny.yaml", data=str(weizmann), output_dir=str(tmp_path / "src"),
-                                cache_dir=str(tmp_path / "cache"))
-    source = Trainer(cfg)
-    folder = source.save_checkpoint()
-    trainer = Trainer(dataclasses.replace(cfg, output_dir=str(tmp_path / "run"), init_from=str(folder), d_patch=True))
-    assert trainer.model_config.d_patch and not trainer.D.patch_head.weight.any()
-    clips, labels = torch.stack([trainer.dataset[i][0] for i in range(4)]), torch.arange(4)
-    with torch.no_grad():
-        assert torch.allclose(trainer.D(clips, labels), source.D(clips, labels), atol=1e-5)
-    trainer.d_step(iter([(clips, labels)] * 4))        # one update: the head starts to score neighbourhoods
-    assert trainer.D.patch_head.weight.abs().sum() > 0
-    resumed = Trainer(dataclasses.replace(cfg, output_dir=str(tmp_path / "run"), d_patch=True))
-    resumed.load_checkpoint(trainer.save_checkpoint())                            # the head is saved and restored
-    assert torch.equal(resumed.D.patch_head.weight, trainer.D.patch_head.weight)
+    trainer.d_step(iter([(clips, labels)] * 4))        # one update: the new part starts to look
+    assert new_weights(trainer.D).abs().sum() > 0
+    resumed = Trainer(grown)
+    resumed.load_checkpoint(trainer.save_checkpoint())                            # saved and restored with the rest
+    assert torch.equal(new_weights(resumed.D), new_weights(trainer.D))
 
 
 def test_init_from_a_narrower_generator_widens_it_and_keeps_its_videos(tmp_path, weizmann):
