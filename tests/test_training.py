@@ -413,3 +413,18 @@ def test_noise_inputs_start_at_zero_and_diversity_pairs_share_them(tmp_path, wei
     noisy = trainer.save_checkpoint()
     with pytest.raises(ValueError, match="pass --g_noise"):                 # not silently dropped
         Trainer(dataclasses.replace(cfg, output_dir=str(tmp_path / "again"), init_from=str(noisy)))
+
+
+def test_every_shipped_config_builds_and_the_predict_recipe_starts_from_the_shipped_weights(tmp_path, weizmann):
+    for path in sorted((ROOT / "configs").glob("*.yaml")):
+        cfg = TrainConfig.from_yaml(path)
+        names = list(cfg.class_names) or ["a", "b", "c", "d"]
+        assert cfg.model_config(names).num_classes == (len(names) if cfg.conditional else 0), path
+    # weizmann-64-predict.yaml starts from weights/: it must take every tensor of the shipped generator as
+    # it is (same channels, time padding, noise inputs); a mismatch is refused or drops tensors.
+    cfg = TrainConfig.from_yaml(ROOT / "configs/weizmann-64-predict.yaml", data=str(weizmann), max_steps=0,
+                                init_from=str(ROOT / "weights"), output_dir=str(tmp_path / "run"),
+                                cache_dir=str(tmp_path / "cache"))
+    shipped = load_file(str(ROOT / "weights" / "model.safetensors"))
+    ema = Trainer(cfg).ema.state_dict()
+    assert all(torch.equal(ema[k], v) for k, v in shipped.items())
