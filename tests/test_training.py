@@ -423,6 +423,7 @@ def test_every_shipped_config_builds_and_the_predict_recipe_starts_from_the_ship
     # weizmann-64-predict.yaml starts from weights/: it must take every tensor of the shipped generator as
     # it is (same channels, time padding, noise inputs); a mismatch is refused or drops tensors.
     cfg = TrainConfig.from_yaml(ROOT / "configs/weizmann-64-predict.yaml", data=str(weizmann), max_steps=0,
+                                mixed_precision="",   # one Accelerator state per test process: keep the suite's
                                 init_from=str(ROOT / "weights"), output_dir=str(tmp_path / "run"),
                                 cache_dir=str(tmp_path / "cache"))
     shipped = load_file(str(ROOT / "weights" / "model.safetensors"))
