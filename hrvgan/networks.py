@@ -76,11 +76,13 @@ class GeneratorStage(nn.Module):
     def add_noise(self, x: torch.Tensor, noise: torch.Tensor | None, i: int) -> torch.Tensor:
         if self.noise_strength is None:
             return x
-        n = torch.randn(x.shape[0], 1, *x.shape[2:], device=x.device, dtype=x.dtype) if noise is None else noise[:, i:i + 1]
-        return x + self.noise_strength[i].view(1, -1, 1, 1, 1).to(x.dtype) * n.to(x.dtype)
+        return x + self.noise_strength[i].view(1, -1, 1, 1, 1).to(x.dtype) * noise[:, i:i + 1].to(x.dtype)
 
     def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
-        """``noise`` (B, 2, T, H, W) at this stage's output size, one image per conv; drawn when None."""
+        """``noise`` (B, 2, T, H, W) at this stage's output size, one image per conv; a stage with noise inputs needs
+        it (the Generator draws it, in one place: `Generator.make_noise`), a stage without ignores it."""
+        if self.noise_strength is not None and noise is None:
+            raise ValueError("this stage has noise inputs: pass noise shaped (B, 2, T, H, W), see Generator.make_noise.")
         x = F.interpolate(x, scale_factor=self.scale, mode="nearest")
         # Noise after the norm: pixel norm divides each pixel by its features' RMS, so noise added before it would
         # be loudest where features are weak (a run that did so made whole bodies shimmer); after it, the grain
@@ -315,7 +317,9 @@ class Generator(nn.Module):
             # trick.  (Scaling z itself would do nothing: pixel norm removes its length.)
             w0 = self.mapping(torch.zeros_like(z), labels)
             w = w0 + truncation * (w - w0)
-        if noise is not None:
+        if noise is None:
+            noise = self.make_noise(z.shape[0], device=z.device)      # None without g_noise
+        else:
             shapes = [(z.shape[0], *s) for s in self.noise_shapes()]
             if [tuple(n.shape) for n in noise] != shapes:
                 raise ValueError(f"noise must be {len(shapes)} tensors shaped {shapes} (Generator.make_noise), "

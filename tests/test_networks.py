@@ -323,3 +323,10 @@ def test_noise_inputs_start_silent_then_add_fresh_grain():
     with pytest.raises(ValueError, match="noise must be 3 tensors"):
         gn(z, y, noise=noise[:2])
     assert g.make_noise(2) is None and g.noise_shapes() == []
+    # One place draws the noise: a call without it is the call with make_noise's draw from the same RNG state.
+    torch.manual_seed(3)
+    drawn = gn(z, y)
+    torch.manual_seed(3)
+    assert torch.equal(drawn, gn(z, y, noise=gn.make_noise(2)))
+    with pytest.raises(ValueError, match="this stage has noise inputs"):
+        gn.stages[0](torch.randn(2, gn.stages[0].conv1.in_channels, 4, 4, 4))
