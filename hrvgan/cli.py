@@ -167,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="feature/classifier model (safetensors folder); default: <model>/classifier")
     e.add_argument("--num_samples", type=int, default=256, help="generated videos per evaluation")
     e.add_argument("--seed", type=int, default=0, help="first seed of the generated videos")
+    e.add_argument("--truncation", type=float, default=1.0,
+                   help="sample as the demo's truncation slider does (<1 = closer to the class average, less varied)")
     e.add_argument("--json", default=None, help="write the metrics as JSON here")
     e.add_argument("--markdown", default=None, help="write the metrics table as markdown here")
     e.add_argument("--i3d", default=None, help="also FVD: path or URL of the I3D TorchScript model (i3d_torchscript.pt)")

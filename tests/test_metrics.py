@@ -143,6 +143,14 @@ def test_evaluate_cli_writes_every_key(tmp_path, weizmann):
     assert results["motion_train_vs_test"] == pytest.approx(results["motion_real_train"] / results["motion_real"])
     assert results["motion_ratio_train"] == pytest.approx(results["motion_generated"] / results["motion_real_train"])
     assert "| Fréchet distance, real train vs real test |" in (tmp_path / "m.md").read_text()
+    # --truncation samples as the demo's slider: near the class mean, a class's samples all but coincide.
+    assert results["truncation"] == 1.0
+    assert main(["evaluate", "--model", str(model_dir), "--data", str(weizmann), "--num_samples", "16",
+                 "--truncation", "0.05", "--json", str(out), "--markdown", str(tmp_path / "m.md")]) == 0
+    truncated = json.loads(out.read_text())
+    assert truncated["truncation"] == 0.05 and truncated["diversity_generated"] < 0.2 * results["diversity_generated"]
+    assert truncated["diversity_real_test"] == results["diversity_real_test"]
+    assert "| Truncation of the generated samples (1 = none) | 0.05 |" in (tmp_path / "m.md").read_text()
 
 
 def test_evaluate_prediction_scores_a_fresh_predictor_like_copy_last(weizmann):

@@ -36,7 +36,9 @@ def real_clips(dataset: VideoDataset, per_video: int) -> tuple[np.ndarray, np.nd
 
 
 def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str = "auto", num_samples: int = 256,
-             seed: int = 0, clips_per_video: int = 8, cache_dir=None, i3d=None, c3d=None) -> dict:
+             seed: int = 0, clips_per_video: int = 8, cache_dir=None, i3d=None, c3d=None, truncation: float = 1.0) -> dict:
+    """The generated clips are sampled as a user samples them (seeds seed.., the classes in turn, ``truncation``
+    as the demo's slider; 1 = none), so a truncated setting can be judged by the same figures."""
     mc = model.config
     common = dict(frames=mc.frames, resolution=mc.resolution, data_format=data_format, cache_dir=cache_dir, progress=False)
     test = VideoDataset(data, split="test", **common)
@@ -51,7 +53,7 @@ def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str 
     asked = np.arange(num_samples) % mc.num_classes if mc.conditional else None
     seeds = list(range(seed, seed + num_samples))
     logger.info("generating %d videos", num_samples)
-    generated = model.sample(classes=asked.tolist() if asked is not None else None, seeds=seeds)
+    generated = model.sample(classes=asked.tolist() if asked is not None else None, seeds=seeds, truncation=truncation)
     torch.manual_seed(seed)
     untrained = HRVGAN(mc).sample(classes=asked.tolist() if asked is not None else None, seeds=seeds)
 
@@ -80,6 +82,7 @@ def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str 
         "motion_train_vs_test": m_train / m_real if m_real > 0 else float("nan"),
         "motion_ratio_train": m_gen / m_train if m_train > 0 else float("nan"),
         "num_generated": num_samples,
+        "truncation": truncation,
         "num_real_test_clips": len(test_videos),
         "num_real_train_clips": len(train_videos),
     }
@@ -154,6 +157,7 @@ def evaluate_prediction(model: HRVGAN, clips: np.ndarray, labels: np.ndarray, cl
 
 
 TABLE_ROWS = [
+    ("Truncation of the generated samples (1 = none)", "truncation", "{:g}"),
     ("Class accuracy, real test videos", "class_accuracy_real", "{:.1%}"),
     ("Class accuracy, generated (class asked for)", "class_accuracy_generated", "{:.1%}"),
     ("Inception Score (classifier), generated", "inception_score", "{:.2f}"),
@@ -208,7 +212,7 @@ def evaluate_cli(args) -> int:
     i3d = load_torchscript(args.i3d) if args.i3d else None
     c3d = load_torchscript(args.c3d) if args.c3d else None
     results = evaluate(model, args.data, classifier, data_format=args.data_format, num_samples=args.num_samples,
-                       seed=args.seed, i3d=i3d, c3d=c3d)
+                       seed=args.seed, i3d=i3d, c3d=c3d, truncation=args.truncation)
     table = markdown_table(results)
     print(table)
     if args.json:
