@@ -404,7 +404,7 @@ def widen_state(source: dict, generator: Generator) -> dict:
 
     Net2Net-style function-preserving widening for a pixel-norm generator: the trained channels keep
     their weights; channels that are new start from ``generator``'s own random initialisation scaled by
-    :data:`WIDEN_INIT_SCALE` (biases at zero), so the wider network starts as (almost exactly) the
+    :data:`WIDEN_INIT_SCALE` (biases and noise strengths at zero), so the wider network starts as (almost exactly) the
     trained one and gradient descent grows the new channels.  Pixel norm divides by the RMS over
     channels: with c_new - c_old channels near zero, the trained ones come out sqrt(c_new / c_old)
     times larger, so every weight that reads them is scaled by sqrt(c_old / c_new).  (The context
@@ -422,6 +422,14 @@ def widen_state(source: dict, generator: Generator) -> dict:
             out[key] = value
             continue
         module, _, kind = key.rpartition(".")
+        if kind == "noise_strength" and fresh.shape[0] == value.shape[0] and fresh.shape[1] >= value.shape[1]:
+            # (2, C): grain added after the pixel norm, whose trained channels now come out sqrt(c_new / c_old)
+            # larger; the grain grows with them, so what the next (rescaled) conv reads is unchanged.  New
+            # channels start without grain, as a fresh noise stage does.
+            new = torch.zeros_like(fresh)
+            new[:, :value.shape[1]] = value.to(new.dtype) * (fresh.shape[1] / value.shape[1]) ** 0.5
+            out[key] = new
+            continue
         if module not in convs:
             raise ValueError(f"cannot widen: {key} is {tuple(value.shape)} in the trained generator but "
                              f"{tuple(fresh.shape)} here; only stage channels may differ (same preset, "

@@ -375,6 +375,28 @@ def test_ucf101_official_layout_trains_from_either_folder(tmp_path, where):
     assert "skipping" not in proc.stderr and "(ucf101)" in proc.stderr
     assert HRVGAN.from_pretrained(tmp_path / "run" / "model").class_names == ["ApplyEyeMakeup", "JumpingJack"]
 
+def test_widening_a_generator_with_noise_inputs_keeps_its_videos_and_grain(tmp_path, weizmann):
+    names = ["bend", "jack", "wave1", "wave2"]
+    torch.manual_seed(0)
+    trained = HRVGAN(ModelConfig.from_preset("tiny", class_names=names, g_noise=True))
+    with torch.no_grad():
+        for p in trained.generator.parameters():
+            p.add_(0.3 * torch.randn_like(p))               # noise strengths included: the grain is on
+    trained.save_pretrained(tmp_path / "src")
+    cfg = TrainConfig.from_yaml(ROOT / "configs/tiny.yaml", data=str(weizmann), output_dir=str(tmp_path / "run"),
+                                cache_dir=str(tmp_path / "cache"), init_from=str(tmp_path / "src"),
+                                channels=[32, 8, 16], g_noise=True)
+    wide = Trainer(cfg).G.eval()
+    c_old = trained.generator.stages[0].noise_strength.shape[1]
+    assert wide.stages[0].noise_strength.shape[1] == 2 * c_old
+    assert not wide.stages[0].noise_strength[:, c_old:].any()   # new channels start without grain
+    z, labels = torch.randn(4, trained.config.latent_dim), torch.arange(4)
+    noise = trained.generator.make_noise(4, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        before = trained.generator.eval()(z, labels, noise=noise)
+        assert torch.allclose(wide(z, labels, noise=noise), before, atol=1e-3)
+        assert not torch.allclose(wide(z, labels, noise=[n.roll(1, 0) for n in noise]), before, atol=1e-3)
+
 
 def test_d_warmup_leaves_g_as_it_was(tmp_path, weizmann):
     src = tmp_path / "src"
