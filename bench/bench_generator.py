@@ -1,15 +1,18 @@
 """Generator forward speed at the 64 preset on CPU, against a bare Conv3d measured in the same run.
 
-    python bench/bench_generator.py [--threads 2] [--repeats 5] [--model weights]
+    python bench/bench_generator.py [--threads 2] [--repeats 5] [--model weights] [--channels 256,256,96,64 ...]
 
 Prints, per width of the 64 preset and for the shipped default model (weights/, the demo's), at
 batches of 1, 4 (the demo's chunk) and 8: the time per call and per video, the achieved GFLOP/s
 (conv and linear FLOPs counted from the layer shapes), and the GFLOP/s of one bare Conv3d shaped
 like the generator's most expensive layer; the ratio of the two is the figure we track.  Last, the
 model's whole `sample` call for 4 videos (the demo's path: seeds, noise inputs, uint8 frames).
+With ``--channels``, also the model's generator with other per-stage channel counts (before its width,
+as ``train.py --channels`` takes them; random weights, same cost): which capacity fits the demo's budget.
 """
 
 import argparse
+import dataclasses
 import statistics
 import time
 
@@ -58,9 +61,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--widths", type=float, nargs="+", default=[1.0, 0.25])
+    parser.add_argument("--widths", type=float, nargs="*", default=[1.0, 0.25],
+                        help="plain widths of the 64 preset to time (none: --widths alone)")
     parser.add_argument("--model", default="weights", help="a saved model to time too ('' for none)")
+    parser.add_argument("--channels", action="append", default=[], metavar="C1,C2,...",
+                        help="also time --model's generator with these per-stage channels before its width "
+                             "(comma-separated, one per stage; repeat the flag for more)")
     args = parser.parse_args()
+    if args.channels and not args.model:
+        parser.error("--channels varies --model's generator: give a --model.")
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads, median of {args.repeats}")
     print("| generator | batch | ms / call | ms / video | GFLOP / video | G GFLOP/s | bare Conv3d GFLOP/s | ratio |")
@@ -70,6 +79,14 @@ def main():
     model = HRVGAN.from_pretrained(args.model) if args.model else None
     if model is not None:
         generators.append((args.model, model.generator))
+    for spec in args.channels:
+        try:
+            config = dataclasses.replace(model.config, channels=tuple(int(c) for c in spec.split(",")))
+        except ValueError as e:
+            parser.error(f"--channels {spec}: {e} (the model has {len(model.config.channels)} stages: "
+                         f"{','.join(map(str, model.config.channels))}).")
+        generators.append((f"{args.model}, channels {spec} (x{config.width:g}: "
+                           f"{', '.join(map(str, config.stage_channels[1:]))})", Generator(config)))
     for name, g in generators:
         g, config = g.eval(), g.config
         for batch in (1, 4, 8):  # the pipeline runs chunks of 4: one video in the demo costs a batch of 4
