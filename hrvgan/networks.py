@@ -404,8 +404,8 @@ def widen_state(source: dict, generator: Generator) -> dict:
 
     Net2Net-style function-preserving widening for a pixel-norm generator: the trained channels keep
     their weights; channels that are new start from ``generator``'s own random initialisation scaled by
-    :data:`WIDEN_INIT_SCALE` (biases and noise strengths at zero), so the wider network starts as (almost exactly) the
-    trained one and gradient descent grows the new channels.  Pixel norm divides by the RMS over
+    :data:`WIDEN_INIT_SCALE` (biases and noise strengths at zero), so the wider network starts as
+    (almost exactly) the trained one and gradient descent grows the new channels.  Pixel norm divides by the RMS over
     channels: with c_new - c_old channels near zero, the trained ones come out sqrt(c_new / c_old)
     times larger, so every weight that reads them is scaled by sqrt(c_old / c_new).  (The context
     encoder's convs read LeakyReLU features, not pixel-normed ones: not rescaled.)  Tensors whose

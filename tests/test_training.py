@@ -329,17 +329,24 @@ def test_init_from_a_checkpoint_with_a_grown_critic_keeps_its_scores(tmp_path, w
     assert torch.equal(new_weights(resumed.D), new_weights(trainer.D))
 
 
-def test_init_from_a_narrower_generator_widens_it_and_keeps_its_videos(tmp_path, weizmann):
-    names = ["bend", "jack", "wave1", "wave2"]
+def widening(tmp_path, weizmann, channels, **model):
+    """A tiny generator with stand-ins for trained weights (noise strengths included), saved, and a trainer
+    whose G starts from it with other stage ``channels``."""
     torch.manual_seed(0)
-    trained = HRVGAN(ModelConfig.from_preset("tiny", class_names=names))
-    with torch.no_grad():                                   # stand-ins for trained weights
+    trained = HRVGAN(ModelConfig.from_preset("tiny", class_names=["bend", "jack", "wave1", "wave2"], **model))
+    with torch.no_grad():
         for p in trained.generator.parameters():
             p.add_(0.3 * torch.randn_like(p))
     trained.save_pretrained(tmp_path / "src")
     cfg = TrainConfig.from_yaml(ROOT / "configs/tiny.yaml", data=str(weizmann), output_dir=str(tmp_path / "run"),
-                                cache_dir=str(tmp_path / "cache"), init_from=str(tmp_path / "src"), channels=[16, 8, 16])
-    trainer = Trainer(cfg)
+                                cache_dir=str(tmp_path / "cache"), init_from=str(tmp_path / "src"),
+                                channels=channels, **model)
+    return trained, Trainer(cfg)
+
+
+def test_init_from_a_narrower_generator_widens_it_and_keeps_its_videos(tmp_path, weizmann):
+    trained, trainer = widening(tmp_path, weizmann, [16, 8, 16])
+    names = trained.class_names
     assert trainer.model_config.stage_channels[-1] == 2 * trained.config.stage_channels[-1]
     wide = trainer.G.eval()
     assert wide.to_rgb.weight[:, 8:].abs().sum() > 0        # the new channels are not dead: they can learn
@@ -363,6 +370,20 @@ def test_init_from_a_narrower_generator_widens_it_and_keeps_its_videos(tmp_path,
     assert TrainConfig(preset="tiny", channels=["16", "8", "16"]).channels == [16, 8, 16]   # as the CLI hands them
 
 
+def test_widening_a_generator_with_noise_inputs_keeps_its_videos_and_grain(tmp_path, weizmann):
+    trained, trainer = widening(tmp_path, weizmann, [32, 8, 16], g_noise=True)   # the grain is on
+    wide = trainer.G.eval()
+    c_old = trained.generator.stages[0].noise_strength.shape[1]
+    assert wide.stages[0].noise_strength.shape[1] == 2 * c_old
+    assert not wide.stages[0].noise_strength[:, c_old:].any()   # new channels start without grain
+    z, labels = torch.randn(4, trained.config.latent_dim), torch.arange(4)
+    noise = trained.generator.make_noise(4, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        before = trained.generator.eval()(z, labels, noise=noise)
+        assert torch.allclose(wide(z, labels, noise=noise), before, atol=1e-3)
+        assert not torch.allclose(wide(z, labels, noise=[n.roll(1, 0) for n in noise]), before, atol=1e-3)
+
+
 @pytest.mark.parametrize("where", ["parent", "videos"])
 def test_ucf101_official_layout_trains_from_either_folder(tmp_path, where):
     from test_data import make_ucf101
@@ -374,28 +395,6 @@ def test_ucf101_official_layout_trains_from_either_folder(tmp_path, where):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "skipping" not in proc.stderr and "(ucf101)" in proc.stderr
     assert HRVGAN.from_pretrained(tmp_path / "run" / "model").class_names == ["ApplyEyeMakeup", "JumpingJack"]
-
-def test_widening_a_generator_with_noise_inputs_keeps_its_videos_and_grain(tmp_path, weizmann):
-    names = ["bend", "jack", "wave1", "wave2"]
-    torch.manual_seed(0)
-    trained = HRVGAN(ModelConfig.from_preset("tiny", class_names=names, g_noise=True))
-    with torch.no_grad():
-        for p in trained.generator.parameters():
-            p.add_(0.3 * torch.randn_like(p))               # noise strengths included: the grain is on
-    trained.save_pretrained(tmp_path / "src")
-    cfg = TrainConfig.from_yaml(ROOT / "configs/tiny.yaml", data=str(weizmann), output_dir=str(tmp_path / "run"),
-                                cache_dir=str(tmp_path / "cache"), init_from=str(tmp_path / "src"),
-                                channels=[32, 8, 16], g_noise=True)
-    wide = Trainer(cfg).G.eval()
-    c_old = trained.generator.stages[0].noise_strength.shape[1]
-    assert wide.stages[0].noise_strength.shape[1] == 2 * c_old
-    assert not wide.stages[0].noise_strength[:, c_old:].any()   # new channels start without grain
-    z, labels = torch.randn(4, trained.config.latent_dim), torch.arange(4)
-    noise = trained.generator.make_noise(4, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        before = trained.generator.eval()(z, labels, noise=noise)
-        assert torch.allclose(wide(z, labels, noise=noise), before, atol=1e-3)
-        assert not torch.allclose(wide(z, labels, noise=[n.roll(1, 0) for n in noise]), before, atol=1e-3)
 
 
 def test_d_warmup_leaves_g_as_it_was(tmp_path, weizmann):
