@@ -68,7 +68,7 @@ def bare_conv3d(trainer, steps: int = 10) -> tuple[float, str]:
     cfg, mc = trainer.cfg, trainer.model_config
     cin, c = mc.stage_channels[-2], mc.stage_channels[-1]
     acc = trainer.accelerator
-    x = torch.randn(cfg.batch_size, cin, mc.frames, mc.resolution, mc.resolution, requires_grad=True, device=acc.device)
+    x = torch.randn(cfg.optim.batch_size, cin, mc.frames, mc.resolution, mc.resolution, requires_grad=True, device=acc.device)
     conv = torch.nn.Conv3d(cin, c, 3, padding=1).to(acc.device)
 
     def step():
@@ -85,7 +85,7 @@ def bare_conv3d(trainer, steps: int = 10) -> tuple[float, str]:
     for _ in range(steps):
         step()
     sync(acc.device)
-    return flops * steps / (time.perf_counter() - t) / 1e9, f"Conv3d {cin}->{c} at {tuple(x.shape[2:])}, batch {cfg.batch_size}"
+    return flops * steps / (time.perf_counter() - t) / 1e9, f"Conv3d {cin}->{c} at {tuple(x.shape[2:])}, batch {cfg.optim.batch_size}"
 
 
 def matmul_peak(device, n: int = 8192, repeats: int = 10) -> float:
@@ -116,19 +116,20 @@ def main():
     parser.add_argument("--batch_size", type=int, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as out:
-        overrides = dict(output_dir=out, data=args.data, resume="none", sample_every=0, export_every=0,
-                         checkpoint_every=10**9, log_every=10**9, max_steps=0)
+        overrides = {"run.output_dir": out, "data.path": args.data, "run.resume": "none", "run.sample_every": 0,
+                     "run.export_every": 0, "run.checkpoint_every": 10**9, "run.log_every": 10**9, "optim.max_steps": 0}
         if args.synthetic:
             base = TrainConfig.from_yaml(args.config)
-            overrides.update(data=str(synthetic_dataset(Path(out) / "data", base.preset, base.frame_stride)),
-                             data_format="folder", split="all", ucf_lists="", num_workers=0)
+            overrides.update({"data.path": str(synthetic_dataset(Path(out) / "data", base.model["preset"],
+                                                                 base.data.frame_stride)),
+                              "data.format": "folder", "data.split": "all", "data.ucf_lists": "", "data.num_workers": 0})
         if args.batch_size:
-            overrides["batch_size"] = args.batch_size
+            overrides["optim.batch_size"] = args.batch_size
         if args.mixed_precision:
-            overrides["mixed_precision"] = args.mixed_precision
+            overrides["optim.mixed_precision"] = args.mixed_precision
         if args.width:
-            overrides["width"] = args.width
-        cfg = TrainConfig.from_yaml(args.config, **overrides)
+            overrides["model.width"] = args.width
+        cfg = TrainConfig.from_yaml(args.config, overrides)
         trainer = Trainer(cfg)
         device = trainer.accelerator.device
         data = trainer.batches()
@@ -141,7 +142,7 @@ def main():
         elapsed = time.perf_counter() - t0
         # GFLOP/s of the steps without the lazy gradient penalty (3 of every 4): FlopCounterMode cannot
         # follow the penalty's autograd.grad, so those steps are counted and timed on their own.
-        gp_weight, cfg.gp_weight = cfg.gp_weight, 0.0  # no penalty in these steps
+        gp_weight, cfg.loss.gp_weight = cfg.loss.gp_weight, 0.0  # no penalty in these steps
 
         def plain_step():
             trainer.d_step(data)
@@ -157,13 +158,15 @@ def main():
             plain_step()
         sync(device)
         plain_time = (time.perf_counter() - t1) / args.steps
-        cfg.gp_weight = gp_weight
+        cfg.loss.gp_weight = gp_weight
         conv_rate, conv_what = bare_conv3d(trainer)
         peak = matmul_peak(device) if device.type == "cuda" else None
-    videos = args.steps * cfg.batch_size * (cfg.n_critic + 1)
+    mc, o = trainer.model_config, cfg.optim
+    videos = args.steps * o.batch_size * (o.n_critic + 1)
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    print(f"torch {torch.__version__}, {where}, preset {cfg.preset}, width {cfg.width}, task {cfg.task}, "
-          f"batch {cfg.batch_size}, mixed_precision {cfg.mixed_precision or 'no'}, gp_every {cfg.gp_every}"
+    print(f"torch {torch.__version__}, {where}, preset {mc.preset}, width {mc.width}, "
+          f"{'prediction' if mc.context_frames else 'generation'}, batch {o.batch_size}, "
+          f"mixed_precision {o.mixed_precision or 'no'}, gp_every {cfg.loss.gp_every}"
           + (" (synthetic clips)" if args.synthetic else ""))
     print(f"steps/s          {args.steps / elapsed:.2f}  ({elapsed / args.steps:.2f} s/step)")
     print(f"videos/s         {videos / elapsed:.1f}")

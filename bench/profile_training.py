@@ -26,15 +26,15 @@ def main():
     parser.add_argument("--config", default="configs/weizmann-64.yaml")
     parser.add_argument("--width", type=float, default=None)
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("overrides", nargs="*", help="config keys, key=value")
+    parser.add_argument("overrides", nargs="*", help="recipe keys, section.key=value (e.g. optim.batch_size=32)")
     args = parser.parse_args()
     overrides = dict(kv.split("=", 1) for kv in args.overrides)
     overrides = {k: yaml.safe_load(v) for k, v in overrides.items()}
     if args.width:
-        overrides["width"] = args.width
+        overrides["model.width"] = args.width
     with tempfile.TemporaryDirectory() as out:
-        cfg = TrainConfig.from_yaml(args.config, output_dir=out, resume="none", max_steps=0, sample_every=0,
-                                    export_every=0, **overrides)
+        cfg = TrainConfig.from_yaml(args.config, {"run.output_dir": out, "run.resume": "none", "optim.max_steps": 0,
+                                                  "run.sample_every": 0, "run.export_every": 0, **overrides})
         trainer = Trainer(cfg)
         device, data = trainer.accelerator.device, trainer.batches()
         cuda = device.type == "cuda"
@@ -52,8 +52,9 @@ def main():
                 train_step(trainer, data)
             sync(device)
     where = torch.cuda.get_device_name(device) if cuda else f"CPU, {torch.get_num_threads()} threads"
-    print(f"{where}: preset {cfg.preset}, width {cfg.width}, batch {cfg.batch_size}, "
-          f"mixed_precision {cfg.mixed_precision or 'no'}: {ms:.0f} ms/step (mean of {args.steps})")
+    mc, o = trainer.model_config, cfg.optim
+    print(f"{where}: preset {mc.preset}, width {mc.width}, batch {o.batch_size}, "
+          f"mixed_precision {o.mixed_precision or 'no'}: {ms:.0f} ms/step (mean of {args.steps})")
     table = prof.key_averages()
     if cuda:
         print(table.table(sort_by="cuda_time_total", row_limit=12, max_name_column_width=50))

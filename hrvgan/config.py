@@ -8,9 +8,10 @@ and every stage doubles height and width; time doubles only at the stages whose
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 BASE_SIZE = 4  # the transposed conv turns the latent into a 4x4x4 volume (Table 1, row 2)
+FORMAT_VERSION = 2  # config.json's layout: 2 records every field (and this number); 1 had no version
 
 # name -> fields.  Stage lists run from the first stage after the 4x4x4 input to the last.
 PRESETS: dict[str, dict] = {
@@ -40,43 +41,143 @@ PRESETS: dict[str, dict] = {
 }
 
 
+# --- typed, documented fields ---------------------------------------------------------------------
+
+def option(default, help: str, *, choices=None, low=None, high=None, above=None):
+    """A dataclass field with its one-line help and its allowed values, declared in one place.
+
+    ``low``/``high`` are inclusive bounds, ``above`` an exclusive lower bound; ``choices`` the allowed values
+    (for a list, of each item).  :func:`check_fields` enforces them; ``train.py --help`` shows the help.
+    """
+    meta = {"help": help, "choices": choices, "low": low, "high": high, "above": above}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+TRUE_WORDS, FALSE_WORDS = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+def _scalar(kind: str, value, name: str):
+    """One value as ``kind`` (int, float, bool, str), or a ValueError that names the key and what is allowed."""
+    def bad(what):
+        return ValueError(f"{name}: {value!r} is not {what}.")
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in TRUE_WORDS + FALSE_WORDS:
+            return value.lower() in TRUE_WORDS
+        raise bad("true or false")
+    if kind == "int":
+        if isinstance(value, bool):
+            raise bad("a whole number")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value.replace("_", ""))
+            except ValueError:
+                pass
+        raise bad("a whole number")
+    if kind == "float":
+        if isinstance(value, bool):
+            raise bad("a number")
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):       # YAML 1.1 reads 1e-4 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise bad("a number")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):   # preset: 64 unquoted
+        return str(value)
+    if not isinstance(value, str):
+        raise bad("a string")
+    return value
+
+
+def coerce(f: dataclasses.Field, value, where: str = ""):
+    """``value`` read from YAML, JSON or the command line, as field ``f``'s declared type, checked."""
+    name = f"{where}{f.name}"
+    kind = f.type if isinstance(f.type, str) else f.type.__name__
+    meta = f.metadata
+    if kind.startswith(("tuple[", "list")):
+        item = kind[kind.index("[") + 1:].split(",")[0].strip(" ]") if "[" in kind else "str"
+        if isinstance(value, str):
+            value = [v for v in value.replace(",", " ").split()]
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{name}: {value!r} is not a list.")
+        out = [_scalar(item, v, f"{name}[{i}]") for i, v in enumerate(value)]
+        items = out
+        out = tuple(out) if kind.startswith("tuple") else list(out)
+    else:
+        out = _scalar(kind, value, name)
+        items = [out]
+    for v in items:
+        allowed = meta.get("choices")
+        if allowed is not None and v not in allowed:
+            raise ValueError(f"{name}: {v!r} is not allowed; choose one of {', '.join(map(str, allowed))}.")
+        if meta.get("low") is not None and v < meta["low"]:
+            raise ValueError(f"{name}: {v!r} is too small; it must be at least {meta['low']}.")
+        if meta.get("high") is not None and v > meta["high"]:
+            raise ValueError(f"{name}: {v!r} is too large; it must be at most {meta['high']}.")
+        if meta.get("above") is not None and not v > meta["above"]:
+            raise ValueError(f"{name}: {v!r} must be greater than {meta['above']}.")
+    return out
+
+
+def check_fields(obj, where: str = "") -> None:
+    """Coerce and check every field of a dataclass instance in place (see :func:`option`)."""
+    for f in dataclasses.fields(obj):
+        setattr(obj, f.name, coerce(f, getattr(obj, f.name), where))
+
+
+def from_mapping(cls, values, where: str = ""):
+    """A dataclass from a mapping (a YAML section, config.json): unknown keys are an error that lists the known."""
+    if not isinstance(values, dict):
+        raise ValueError(f"{where.rstrip('.') or cls.__name__} must be a mapping of keys to values, "
+                         f"got {type(values).__name__}: {values!r}.")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown key(s) {', '.join(where + k for k in unknown)}; known keys are {sorted(known)}.")
+    return cls(**values)
+
+
 @dataclass
 class ModelConfig:
     """Everything needed to rebuild a Generator / Discriminator pair."""
 
-    preset: str = "64"                      # name of the preset these values came from (informative)
-    latent_dim: int = 128                   # size of z; 128 in the paper
-    num_classes: int = 0                    # 0 = unconditional (Golf, Aeroplane); K = class-conditional
-    class_names: tuple[str, ...] = ()       # one name per class; defaults to "0".."K-1"
-    resolution: int = 64                    # output height = width
-    frames: int = 16                        # output length T
-    base_channels: int = 128                # channels of the 4x4x4 input volume
-    channels: tuple[int, ...] = (128, 128, 64, 32)                 # output channels of each G stage
-    temporal_upsample: tuple[bool, ...] = (True, False, False, True)  # stage doubles T as well as H, W
-    width: float = 1.0                      # multiplier on every channel count (0.25 trains on 2 CPU cores)
-    g_norm: str = "pixel"                   # generator normalisation: "pixel" (eq. 8) | "batch" | "none"
-    d_norm: str = "instance"                # discriminator normalisation: "instance" (eq. 9) | "none"
-    output_activation: str = "tanh"         # "tanh" keeps RGB in [-1, 1]; "linear" is clamped when sampling
-    mbstd_group: int = 4                    # minibatch standard deviation group size (0 disables)
-    d_fc_dim: int = 128                     # width of D's penultimate fully connected layer (Table 2)
-    leaky_slope: float = 0.2                # LeakyReLU slope in D
-    context_frames: int = 0                 # m: frames a prediction model is given (0 = generation only)
-    warp: bool = False                      # prediction: move the last context frame's pixels along a predicted flow
-    time_padding: str = "zeros"             # what G's 3x3x3 convs see before the first / after the last frame: zeros | replicate
-    d_motion: bool = False                  # D also sees each frame's change from the previous one (where flicker shows)
-    g_noise: bool = False                   # G adds fresh per-pixel noise after each conv, scaled per channel (StyleGAN)
-    d_patch: bool = False                   # D also scores every neighbourhood of ~14 pixels (PatchGAN head): local texture
+    preset: str = option("64", "the preset these values came from (informative)", choices=tuple(PRESETS))
+    latent_dim: int = option(128, "size of z; 128 in the paper", low=1)
+    num_classes: int = option(0, "0 = unconditional (Golf, Aeroplane); K = class-conditional (training: from the data)", low=0)
+    class_names: tuple[str, ...] = option((), "one display name per class (default '0'..'K-1')")
+    resolution: int = option(64, "output height = width", low=8)
+    frames: int = option(16, "output length T", low=4)
+    base_channels: int = option(128, "channels of the 4x4x4 input volume", low=1)
+    channels: tuple[int, ...] = option((128, 128, 64, 32), "output channels of each G stage, before width", low=1)
+    temporal_upsample: tuple[bool, ...] = option((True, False, False, True), "per stage: it doubles T as well as H, W")
+    width: float = option(1.0, "multiplier on every channel count (0.25 trains on 2 CPU cores)", above=0)
+    g_norm: str = option("pixel", "generator normalisation: pixel (eq. 8) | batch | none", choices=("pixel", "batch", "none"))
+    d_norm: str = option("instance", "critic normalisation: instance (eq. 9) | none", choices=("instance", "none"))
+    output_activation: str = option("tanh", "tanh keeps RGB in [-1, 1]; linear is clamped when sampling",
+                                    choices=("tanh", "linear"))
+    mbstd_group: int = option(4, "minibatch standard deviation group size (0 disables)", low=0)
+    d_fc_dim: int = option(128, "width of D's penultimate fully connected layer (Table 2)", low=1)
+    leaky_slope: float = option(0.2, "LeakyReLU slope in D", low=0.0, high=1.0)
+    context_frames: int = option(0, "m: frames a prediction model is given (0 = generation only)", low=0)
+    warp: bool = option(False, "prediction: move the last context frame's pixels along a predicted flow")
+    time_padding: str = option("zeros", "what G's 3x3x3 convs see beyond the first / last frame (paper: zeros)",
+                               choices=("zeros", "replicate"))
+    d_motion: bool = option(False, "D also sees each frame's change from the ones before it (flicker, smear, sweeps)")
+    motion_strides: tuple[int, ...] = option((1,), "d_motion: frame differences over these frame gaps (1 = the previous frame)",
+                                             low=1)
+    g_noise: bool = option(False, "G adds fresh per-pixel noise after each conv, scaled per channel (StyleGAN)")
+    d_patch: bool = option(False, "D also scores every neighbourhood of ~14 pixels (PatchGAN head): local texture")
 
     def __post_init__(self):
-        self.channels = tuple(int(c) for c in self.channels)
-        self.temporal_upsample = tuple(bool(t) for t in self.temporal_upsample)
-        self.class_names = tuple(str(n) for n in self.class_names)
-        self.warp = bool(self.warp)
-        self.d_motion = bool(self.d_motion)
-        self.g_noise = bool(self.g_noise)
-        self.d_patch = bool(self.d_patch)
-        if self.num_classes < 0:
-            raise ValueError(f"num_classes must be >= 0, got {self.num_classes}; use 0 for an unconditional model.")
+        check_fields(self)
         if self.num_classes and not self.class_names:
             self.class_names = tuple(str(i) for i in range(self.num_classes))
         if len(self.class_names) != self.num_classes:
@@ -103,21 +204,12 @@ class ModelConfig:
                 f"frames {self.frames} does not match temporal_upsample (4 * 2**{sum(self.temporal_upsample)} "
                 f"= {expected_frames}); set a True flag for each doubling of time."
             )
-        if not (self.width > 0):
-            raise ValueError(f"width must be > 0, got {self.width}.")
-        if self.g_norm not in ("pixel", "batch", "none"):
-            raise ValueError(f"g_norm must be 'pixel', 'batch' or 'none', got {self.g_norm!r}.")
-        if self.time_padding not in ("zeros", "replicate"):
-            raise ValueError(f"time_padding must be 'zeros' or 'replicate', got {self.time_padding!r}.")
-        if self.d_norm not in ("instance", "none"):
-            raise ValueError(f"d_norm must be 'instance' or 'none', got {self.d_norm!r}.")
-        if self.output_activation not in ("tanh", "linear"):
-            raise ValueError(f"output_activation must be 'tanh' or 'linear', got {self.output_activation!r}.")
         if not 0 <= self.context_frames < self.frames:
             raise ValueError(f"context_frames must be in [0, frames) = [0, {self.frames}), got {self.context_frames}; "
                              "0 makes a generation-only model, m > 0 a model that also predicts frames - m frames.")
-        if self.latent_dim < 1:
-            raise ValueError(f"latent_dim must be >= 1, got {self.latent_dim}.")
+        if not self.motion_strides or max(self.motion_strides) >= self.frames or len(set(self.motion_strides)) != len(self.motion_strides):
+            raise ValueError(f"motion_strides must be distinct frame gaps between 1 and {self.frames - 1}, "
+                             f"got {list(self.motion_strides)}.")
 
     # -- derived values -------------------------------------------------------------------------
     def scaled(self, c: int) -> int:
@@ -143,19 +235,29 @@ class ModelConfig:
         return len(self.channels)
 
     def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["channels"] = list(self.channels)
-        d["temporal_upsample"] = list(self.temporal_upsample)
-        d["class_names"] = list(self.class_names)
-        return d
+        """config.json: the format version and every field."""
+        d = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        return {"format_version": FORMAT_VERSION, **d}
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown model config keys {unknown}; known keys are {sorted(known)}.")
-        return cls(**d)
+        """Read config.json.  Every field must be there: a missing one would silently take today's default,
+        which need not be what the model was trained with (a model without ``time_padding`` makes other
+        videos under the wrong one).  Version-1 files (before ``format_version``) lack only the fields
+        added since, whose defaults are what those models were trained with."""
+        if not isinstance(d, dict):
+            raise ValueError(f"a model config must be a mapping of keys to values, got {type(d).__name__}.")
+        d = dict(d)
+        version = d.pop("format_version", 1)
+        if version not in (1, FORMAT_VERSION):
+            raise ValueError(f"config format_version {version!r} is not one this hrvgan reads (1 or {FORMAT_VERSION}); "
+                             "upgrade hrvgan.")
+        required = {f.name for f in dataclasses.fields(cls)} - (ADDED_AFTER_V1 if version == 1 else set())
+        missing = sorted(required - set(d))
+        if missing:
+            raise ValueError(f"the model config lacks {', '.join(missing)}: every field is needed to rebuild the model "
+                             "exactly; add them with the values it was trained with (HRVGAN.save_pretrained writes them all).")
+        return from_mapping(cls, d)
 
     @classmethod
     def from_preset(cls, name: str, num_classes: int = 0, **overrides) -> "ModelConfig":
@@ -177,3 +279,7 @@ class ModelConfig:
             t, s = t * (2 if up_t else 1), s * 2
             shapes.append((c, t, s, s))
         return shapes
+
+
+# Fields that version-1 config.json files may lack: each default is what a model without that field was built as.
+ADDED_AFTER_V1 = {"motion_strides"}

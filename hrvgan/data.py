@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Sampler
 from tqdm.auto import tqdm
 
 from .video import read_video, to_float
@@ -88,12 +88,22 @@ def detect_format(root: Path) -> str:
     return "strips" if w >= h else "vgan"
 
 
+def _entries(folder: Path) -> list[Path]:
+    """A folder's entries; an unreadable folder is one warning and no entries, never a traceback."""
+    try:
+        return sorted(folder.iterdir())
+    except PermissionError:
+        logger.warning("skipping %s: permission denied (make it readable: chmod -R a+rX %s)", folder, folder)
+        return []
+
+
 def _class_folders(root: Path, keep) -> tuple[list[VideoItem], list[str]]:
-    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and any(keep(p) for p in d.iterdir()))
+    folders = [d for d in _entries(root) if d.is_dir()]
+    listed = {d.name: [p for p in _entries(d) if keep(p)] for d in folders}
+    classes = [name for name, files in listed.items() if files]
     if classes:
-        items = [VideoItem(p, i) for i, c in enumerate(classes) for p in sorted((root / c).iterdir()) if keep(p)]
-        return items, classes
-    return [VideoItem(p, -1) for p in sorted(root.iterdir()) if keep(p)], []  # flat folder: unconditional
+        return [VideoItem(p, i) for i, c in enumerate(classes) for p in listed[c]], classes
+    return [VideoItem(p, -1) for p in _entries(root) if keep(p)], []  # flat folder: unconditional
 
 
 def _hash_split(items: list[VideoItem], split: str, root: Path) -> list[VideoItem]:
@@ -118,7 +128,12 @@ def list_strips(root: Path, split: str, test_performers=(7, 8)) -> tuple[list[Vi
 def list_vgan(root: Path, split: str) -> tuple[list[VideoItem], list[str]]:
     if root.is_file():  # a list file, one path per line, relative to the list's folder
         base = root.parent
-        paths = [base / line.strip() for line in root.read_text().splitlines() if line.strip()]
+        try:
+            text = root.read_text()
+        except UnicodeDecodeError:
+            raise ValueError(f"{root} is a file, not a dataset folder (nor a VGAN list file of paths); point --data "
+                             "at the folder that holds the videos.") from None
+        paths = [base / line.strip() for line in text.splitlines() if line.strip()]
         return [VideoItem(p, -1) for p in paths], []
     items, classes = _class_folders(root, lambda p: p.suffix.lower() in IMAGE_EXTENSIONS)
     return _hash_split(items, split, root), classes
@@ -232,7 +247,7 @@ class VideoDataset(Dataset):
 
     def __init__(self, root, frames: int, resolution: int, data_format: str = "auto", split: str = "train",
                  frame_stride: int = 1, flip: bool = False, cache_dir=None, seed: int = 0, progress: bool = True,
-                 ucf_lists=None):
+                 ucf_lists=None, drop_empty_classes: bool = False):
         self.root = Path(root)
         items, self.class_names, self.format = list_dataset(self.root, data_format, split, ucf_lists=ucf_lists)
         self.frames, self.resolution, self.frame_stride, self.flip = frames, resolution, frame_stride, flip
@@ -241,7 +256,23 @@ class VideoDataset(Dataset):
             raise ValueError(f"{self.root} ({self.format}, split={split}) lists no video files.")
         cache_dir = Path(cache_dir) if cache_dir else Path(os.environ.get("HRVGAN_CACHE", Path.home() / ".cache" / "hrvgan"))
         self.frames_memmap, self.offsets, self.labels, self.paths = self._load_or_build_cache(items, cache_dir, progress)
+        self._check_classes(drop_empty_classes)
+        self.seed = seed
         self.rng = np.random.default_rng(seed)
+
+    def _check_classes(self, drop: bool) -> None:
+        """A class whose videos were all skipped would ship in the model untrained: an error, or with ``drop``
+        a warning and the class left out (labels renumbered)."""
+        empty = [c for i, c in enumerate(self.class_names) if i not in set(self.labels)]
+        if not empty:
+            return
+        if not drop:
+            raise ValueError(f"class(es) {empty} of {self.root} have no usable video (see the warnings above): "
+                             "fix or remove those files, or pass --drop_empty_classes to train without them.")
+        logger.warning("dropping class(es) %s: no usable video", empty)
+        kept = [i for i, c in enumerate(self.class_names) if c not in empty]
+        self.labels = [kept.index(label) for label in self.labels]
+        self.class_names = [self.class_names[i] for i in kept]
 
     @property
     def num_classes(self) -> int:
@@ -252,7 +283,10 @@ class VideoDataset(Dataset):
         h.update(json.dumps([self.format, self.resolution, self.span]).encode())
         for it in items:
             st = it.path.stat() if it.path.exists() else None
-            h.update(f"{it.path.resolve()}|{it.label}|{st and st.st_size}|{st and st.st_mtime_ns}".encode())
+            # mode and readability too: a file excluded while unreadable comes back once it is fixed (chmod)
+            readable = os.access(it.path, os.R_OK)
+            h.update(f"{it.path.resolve()}|{it.label}|{st and st.st_size}|{st and st.st_mtime_ns}|"
+                     f"{st and st.st_mode}|{readable}".encode())
         return h.hexdigest()[:16]
 
     def _load_or_build_cache(self, items, cache_dir: Path, progress: bool):
@@ -305,17 +339,46 @@ class VideoDataset(Dataset):
         """The whole cached video i, uint8 (T, H, W, 3)."""
         return np.asarray(self.frames_memmap[self.offsets[i]:self.offsets[i + 1]])
 
-    def clip(self, i: int, start: int | None = None, flip: bool = False) -> np.ndarray:
+    def clip(self, i: int, start: int | None = None, flip: bool = False, rng: np.random.Generator | None = None) -> np.ndarray:
         n = self.offsets[i + 1] - self.offsets[i]
         if start is None:
-            start = int(self.rng.integers(0, n - self.span + 1))
+            start = int((rng or self.rng).integers(0, n - self.span + 1))
         a = self.offsets[i] + start
         clip = np.asarray(self.frames_memmap[a:a + self.span:self.frame_stride])
         return clip[:, :, ::-1] if flip else clip
 
-    def __getitem__(self, i: int):
-        flip = self.flip and bool(self.rng.integers(0, 2))
-        return to_float(self.clip(i, flip=flip)[None])[0], self.labels[i]              # (3, T, H, W) in [-1, 1]
+    def __getitem__(self, key):
+        """``key``: a video index (crop and flip from the dataset's generator), or ``(index, epoch, position)``
+        from an :class:`EpochSampler` (drawn from those numbers alone: a resumed run sees the same clips)."""
+        if isinstance(key, tuple):
+            i, epoch, position = key
+            rng = np.random.default_rng([self.seed, epoch, position])
+        else:
+            i, rng = key, self.rng
+        flip = self.flip and bool(rng.integers(0, 2))
+        return to_float(self.clip(i, flip=flip, rng=rng)[None])[0], self.labels[i]      # (3, T, H, W) in [-1, 1]
+
+
+class EpochSampler(Sampler):
+    """Every video once per epoch, in an order fixed by (seed, epoch); each key also names its place, so the
+    random crop and flip of every clip follow from (seed, epoch, position) and not from what came before.
+    ``start(epoch, skip)`` begins an epoch ``skip`` keys in: a run resumed mid-epoch sees exactly the clips
+    an uninterrupted run would have seen.  (Not ``set_epoch``: Accelerate's loader calls that with its own
+    count of passes, which starts again at 0 in a resumed process.)"""
+
+    def __init__(self, size: int, seed: int):
+        self.size, self.seed, self.epoch, self.skip = size, seed, 0, 0
+
+    def start(self, epoch: int, skip: int = 0) -> None:
+        self.epoch, self.skip = epoch, skip
+
+    def __len__(self) -> int:
+        return self.size - self.skip
+
+    def __iter__(self):
+        order = np.random.default_rng([self.seed, self.epoch]).permutation(self.size)
+        for position in range(self.skip, self.size):
+            yield int(order[position]), self.epoch, position
 
 
 def seed_worker(worker_id: int) -> None:

@@ -327,18 +327,16 @@ class Generator(nn.Module):
         return self.synthesis(w, skips, base, noise)
 
 
-def frame_differences(video: torch.Tensor) -> torch.Tensor:
-    """(B, C, T, H, W) -> each frame minus the one before it, the first frame's difference zero."""
-    return F.pad(video[:, :, 1:] - video[:, :, :-1], (0, 0, 0, 0, 1, 0))
+def frame_differences(video: torch.Tensor, stride: int = 1) -> torch.Tensor:
+    """(B, C, T, H, W) -> each frame minus the one ``stride`` frames before it; the first ``stride`` are zero."""
+    return F.pad(video[:, :, stride:] - video[:, :, :-stride], (0, 0, 0, 0, stride, 0))
 
 
-def motion_critic_state(source: dict, critic: "Discriminator") -> dict:
-    """A critic's weights for one that also sees frame differences (``d_motion``): the difference
-    inputs get zero weights, so it starts out scoring every clip exactly as the trained one did."""
-    weight = source.get("from_rgb.weight")
-    if weight is None or weight.shape[1] != 3 or critic.from_rgb.weight.shape[1] != 6:
-        return source
-    return {**source, "from_rgb.weight": torch.cat([weight, torch.zeros_like(weight)], dim=1)}
+def critic_input(video: torch.Tensor, config: ModelConfig) -> torch.Tensor:
+    """What D's first layer reads: the frames, and with ``d_motion`` their differences at every motion stride."""
+    if not config.d_motion:
+        return video
+    return torch.cat([video, *(frame_differences(video, s) for s in config.motion_strides)], dim=1)
 
 
 class Discriminator(nn.Module):
@@ -350,7 +348,9 @@ class Discriminator(nn.Module):
         chans = config.stage_channels
         # With d_motion, each frame's change from the previous frame comes in beside it: flicker and
         # smear are small in a frame but the whole signal of a difference, so a narrow critic sees them.
-        self.from_rgb = nn.Conv3d(6 if config.d_motion else 3, chans[-1], kernel_size=1)
+        # Differences over 2 or 4 frames show a sweeping limb as one large shape, where one frame's change is a thin rim.
+        inputs = 3 * (1 + len(config.motion_strides)) if config.d_motion else 3
+        self.from_rgb = nn.Conv3d(inputs, chans[-1], kernel_size=1)
         self.stages = nn.ModuleList(
             DiscriminatorStage(cin, cout, down_t, config.d_norm, config.leaky_slope)
             for cin, cout, down_t in reversed(list(zip(chans[1:], chans[:-1], config.temporal_upsample)))
@@ -379,8 +379,7 @@ class Discriminator(nn.Module):
         if video.ndim != 5 or tuple(video.shape[1:]) != expected:
             raise ValueError(f"video must be shaped (B, {', '.join(map(str, expected))}), got {tuple(video.shape)}.")
         _check_labels(labels, video.shape[0], c.num_classes)
-        x = torch.cat([video, frame_differences(video)], dim=1) if c.d_motion else video
-        x = F.leaky_relu(self.from_rgb(x), c.leaky_slope)
+        x = F.leaky_relu(self.from_rgb(critic_input(video, c)), c.leaky_slope)
         patch = 0.0
         for i, stage in enumerate(self.stages):
             x = stage(x)
@@ -394,56 +393,3 @@ class Discriminator(nn.Module):
         if self.embed is not None:
             score = score + (embed_labels(self.embed, labels) * h).sum(dim=1)
         return score
-
-
-WIDEN_INIT_SCALE = 0.01  # new channels start at this fraction of their fresh initialisation: nearly silent
-
-
-def widen_state(source: dict, generator: Generator) -> dict:
-    """A trained generator's state dict, fitted to ``generator`` where that has more channels in some stage.
-
-    Net2Net-style function-preserving widening for a pixel-norm generator: the trained channels keep
-    their weights; channels that are new start from ``generator``'s own random initialisation scaled by
-    :data:`WIDEN_INIT_SCALE` (biases and noise strengths at zero), so the wider network starts as
-    (almost exactly) the trained one and gradient descent grows the new channels.  Pixel norm divides by the RMS over
-    channels: with c_new - c_old channels near zero, the trained ones come out sqrt(c_new / c_old)
-    times larger, so every weight that reads them is scaled by sqrt(c_old / c_new).  (The context
-    encoder's convs read LeakyReLU features, not pixel-normed ones: not rescaled.)  Tensors whose
-    shapes already fit are returned unchanged; ones that cannot be widened are left out.
-    """
-    target = generator.state_dict()
-    convs = {name for name, m in generator.named_modules() if isinstance(m, nn.Conv3d)}
-    out = {}
-    for key, value in source.items():
-        if key not in target:
-            continue
-        fresh = target[key]
-        if fresh.shape == value.shape:
-            out[key] = value
-            continue
-        module, _, kind = key.rpartition(".")
-        if kind == "noise_strength" and fresh.shape[0] == value.shape[0] and fresh.shape[1] >= value.shape[1]:
-            # (2, C): grain added after the pixel norm, whose trained channels now come out sqrt(c_new / c_old)
-            # larger; the grain grows with them, so what the next (rescaled) conv reads is unchanged.  New
-            # channels start without grain, as a fresh noise stage does.
-            new = torch.zeros_like(fresh)
-            new[:, :value.shape[1]] = value.to(new.dtype) * (fresh.shape[1] / value.shape[1]) ** 0.5
-            out[key] = new
-            continue
-        if module not in convs:
-            raise ValueError(f"cannot widen: {key} is {tuple(value.shape)} in the trained generator but "
-                             f"{tuple(fresh.shape)} here; only stage channels may differ (same preset, "
-                             "latent size and classes).")
-        grown = (fresh.ndim == value.ndim and all(n >= o for n, o in zip(fresh.shape, value.shape))
-                 and fresh.shape[2:] == value.shape[2:])
-        if not grown:
-            continue
-        new = fresh.detach().clone() * WIDEN_INIT_SCALE
-        if kind == "bias":
-            new.zero_()
-        old = value.detach().to(new.dtype)
-        if kind == "weight" and fresh.shape[1] > value.shape[1] and not module.startswith("encoder."):
-            old = old * (value.shape[1] / fresh.shape[1]) ** 0.5       # reads a pixel-normed, wider input
-        new[tuple(slice(0, n) for n in value.shape)] = old
-        out[key] = new
-    return out

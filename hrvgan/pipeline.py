@@ -365,6 +365,19 @@ def _resolve_files(ref: str, revision, token, cache_dir, local_files_only, subfo
     return files
 
 
+def check_state(state: dict, path) -> dict:
+    """Refuse weights no trained model has: non-float tensors, NaN or inf (they would load and make black or
+    noisy videos without a word)."""
+    for key, value in state.items():
+        if not value.dtype.is_floating_point:
+            raise ValueError(f"{path}: tensor {key} is {value.dtype}, not floating point: these are not HRVGAN weights "
+                             "(or the file was damaged).")
+        if not torch.isfinite(value).all():
+            raise ValueError(f"{path}: tensor {key} holds NaN or inf values: the weights are damaged (a diverged run "
+                             "or a broken copy); use an earlier checkpoint or download them again.")
+    return state
+
+
 def _load_weights(path, generator: Generator) -> dict:
     """Read a safetensors file and check that every tensor fits the generator built from config.json."""
     try:
@@ -372,6 +385,7 @@ def _load_weights(path, generator: Generator) -> dict:
     except (SafetensorError, OSError, ValueError) as e:
         raise ValueError(f"{path} is not a valid safetensors file ({e}). HRVGAN loads safetensors only; "
                          "never rename a pickle (.bin/.pt) to .safetensors.") from e
+    check_state(state, path)
     expected = generator.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))

@@ -4,7 +4,8 @@
 
 Keeps weights/classifier/ (the evaluation classifier), evaluates the run's model/ with it on the
 held-out performers, and writes weights/{model.safetensors, config.json, README.md, sample.gif,
-metrics.json, metrics.md}.
+metrics.json, metrics.md} and, from the run's checkpoint, weights/training/ (the raw generator and the
+critic, for `train.py --init_from weights`).
 """
 
 import argparse
@@ -18,6 +19,7 @@ from hrvgan import HRVGAN
 from hrvgan.metrics.classifier import VideoClassifier
 from hrvgan.metrics.evaluate import evaluate, markdown_table
 from hrvgan.training import list_checkpoints
+from hrvgan.training.checkpoint import TRAINING_FOLDER
 from hrvgan.video import write_gif
 
 NOTES = """## Evaluation
@@ -112,7 +114,7 @@ def main():
     model.save_pretrained(out, model_card_kwargs={
         "training_data": "Weizmann human actions (bend, jumping jack, one-hand wave, two-hand wave), 64x64, "
                          "performers 0-6 (56 videos); performers 7-8 held out",
-        "training_command": args.command or f"python train.py --config {args.config}",
+        "training_command": args.command or f"accelerate launch train.py --config {args.config} --data {args.data}",
         "steps": steps, "metrics": results, "sample_gif": "sample.gif",
         "notes": (f"## Training history\n\n{args.note}\n\n" if args.note else "") + NOTES.format(targets=targets)})
     if args.prediction_only:  # the shipped held-out clips: context then prediction, side by side
@@ -126,6 +128,13 @@ def main():
     else:
         videos = model.sample(classes=model.class_names, seeds=0) if model.class_names else model.sample(seeds=[0, 1, 2, 3])
     write_gif(np.concatenate(list(videos), axis=2), out / "sample.gif", scale=2)
+    if checkpoint is not None:   # what a fine-tune needs to continue the GAN with its own critic
+        import shutil
+        (out / TRAINING_FOLDER).mkdir(exist_ok=True)
+        for name in ("generator", "discriminator"):
+            shutil.copyfile(checkpoint / f"{name}.safetensors", out / TRAINING_FOLDER / f"{name}.safetensors")
+        if (Path(args.run) / "model" / TRAINING_FOLDER / "README.md").exists():
+            shutil.copyfile(Path(args.run) / "model" / TRAINING_FOLDER / "README.md", out / TRAINING_FOLDER / "README.md")
     (out / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
     (out / "metrics.md").write_text(table + "\n")
     print(f"wrote {out} (step {steps})")

@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from hrvgan import Discriminator, Generator, ModelConfig
-from hrvgan.networks import FLOW_SCALE, frame_differences, minibatch_stddev, motion_critic_state, pixel_norm, warp_frame
+from hrvgan.networks import FLOW_SCALE, frame_differences, minibatch_stddev, pixel_norm, warp_frame
+from hrvgan.training.warmstart import grow_critic_state
 
 # Paper Table 1, the 256x256x32 generator: (C, T, H, W) after each stage.
 TABLE_1 = [(128, 8, 8, 8), (128, 8, 16, 16), (64, 8, 32, 32), (32, 16, 64, 64), (16, 16, 128, 128), (8, 32, 256, 256)]
@@ -100,7 +101,7 @@ def test_config_validation_messages():
 def test_config_dict_round_trip():
     c = ModelConfig.from_preset("64", class_names=["a", "b"], width=0.5)
     assert ModelConfig.from_dict(c.to_dict()) == c
-    with pytest.raises(ValueError, match="unknown model config keys"):
+    with pytest.raises(ValueError, match=r"unknown key\(s\) dropout"):
         ModelConfig.from_dict({**c.to_dict(), "dropout": 0.1})
 
 
@@ -174,7 +175,8 @@ def test_warp_frame_moves_pixels_by_the_flow():
 
 def test_a_fresh_warping_predictor_copies_the_last_frame_and_learns_motion():
     c = ModelConfig.from_preset("tiny", num_classes=2, context_frames=3, warp=True)
-    assert ModelConfig.from_dict({k: v for k, v in c.to_dict().items() if k != "warp"}).warp is False  # older files
+    with pytest.raises(ValueError, match="lacks warp"):          # never silently today's default
+        ModelConfig.from_dict({k: v for k, v in c.to_dict().items() if k != "warp"})
     torch.manual_seed(0)
     g = Generator(c)
     z, labels, ctx = torch.randn(2, c.latent_dim), torch.tensor([0, 1]), torch.rand(2, 3, 3, 32, 32) * 2 - 1
@@ -247,7 +249,7 @@ def test_a_motion_critic_sees_frame_differences_and_starts_as_the_plain_one():
     plain = Discriminator(cfg).eval()
     moving = Discriminator(ModelConfig.from_preset("tiny", num_classes=2, d_motion=True)).eval()
     assert moving.from_rgb.weight.shape[1] == 6
-    moving.load_state_dict(motion_critic_state(plain.state_dict(), moving))
+    moving.load_state_dict(grow_critic_state(plain.state_dict(), moving))
     labels = torch.tensor([0, 1, 0, 1])
     assert torch.allclose(moving(video, labels), plain(video, labels), atol=1e-6)   # the same scores at first
     # ...and it can learn from flicker: the difference inputs get a gradient that a still clip would not give.
@@ -259,7 +261,16 @@ def test_a_motion_critic_sees_frame_differences_and_starts_as_the_plain_one():
     moving.zero_grad()
     moving(still, labels).sum().backward()
     assert not moving.from_rgb.weight.grad[:, 3:].any()
-    assert motion_critic_state(moving.state_dict(), moving)["from_rgb.weight"].shape[1] == 6   # already wide: kept
+    assert grow_critic_state(moving.state_dict(), moving)["from_rgb.weight"].shape[1] == 6   # already wide: kept
+    # Differences over 2 and 4 frames too (motion_strides): a limb that sweeps shows as one large shape.
+    assert torch.equal(frame_differences(video, 4)[:, :, 5], video[:, :, 5] - video[:, :, 1])
+    assert not frame_differences(video, 4)[:, :, :4].any()
+    strided = Discriminator(ModelConfig.from_preset("tiny", num_classes=2, d_motion=True, motion_strides=(1, 2, 4))).eval()
+    assert strided.from_rgb.weight.shape[1] == 12
+    strided.load_state_dict(grow_critic_state(moving.state_dict(), strided))
+    assert torch.allclose(strided(video, labels), moving(video, labels), atol=1e-6)
+    with pytest.raises(ValueError, match="motion_strides must be distinct frame gaps between 1 and 7"):
+        ModelConfig.from_preset("tiny", d_motion=True, motion_strides=(1, 8))
 
 
 def test_a_patch_critic_starts_as_the_plain_one_and_scores_every_neighbourhood():
@@ -293,7 +304,7 @@ def test_replicate_time_padding_keeps_a_still_clip_still_to_its_ends():
         out = stage(still)
         assert out.shape == (2, 8, 8, 16, 16)
         assert torch.allclose(out, out[:, :, :1].expand_as(out), atol=1e-5) == stays_still
-    with pytest.raises(ValueError, match="time_padding must be"):
+    with pytest.raises(ValueError, match="time_padding: .reflect. is not allowed"):
         ModelConfig.from_preset("tiny", time_padding="reflect")
     g = Generator(ModelConfig.from_preset("tiny", num_classes=2, time_padding="replicate"))
     assert g(torch.randn(2, 16), torch.tensor([0, 1])).shape == (2, 3, 8, 32, 32)

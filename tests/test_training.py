@@ -1,6 +1,5 @@
 """The trainer end to end, as users run it: subprocesses of train.py / accelerate launch."""
 
-import dataclasses
 import json
 import os
 import signal
@@ -15,8 +14,9 @@ import torch
 from safetensors.torch import load_file
 
 from hrvgan import HRVGAN, ModelConfig
-from hrvgan.networks import Generator, widen_state
+from hrvgan.networks import Generator
 from hrvgan.training import TrainConfig, Trainer, list_checkpoints
+from hrvgan.training.warmstart import widen_state
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,6 +28,13 @@ def run_train(tmp_path, weizmann, *args, env=None, launcher=None, wait=True):
     if not wait:
         return subprocess.Popen(cmd, cwd=tmp_path, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return subprocess.run(cmd, cwd=tmp_path, env=full_env, capture_output=True, text=True, timeout=300)
+
+
+def tiny(tmp_path, weizmann, out="run", **changes) -> TrainConfig:
+    """configs/tiny.yaml on the shipped clips, in tmp_path, with ``{"section.key": value}`` changes."""
+    return TrainConfig.from_yaml(ROOT / "configs/tiny.yaml", {
+        "data.path": str(weizmann), "run.output_dir": str(tmp_path / out), "data.cache_dir": str(tmp_path / "cache"),
+        **{k.replace("__", "."): v for k, v in changes.items()}})
 
 
 def steps(out: Path) -> list[int]:
@@ -43,7 +50,7 @@ def test_train_writes_the_run_folder_and_a_loadable_model(tmp_path, weizmann):
     ckpt = list_checkpoints(out)[-1]
     assert sorted(p.name for p in ckpt.iterdir()) == sorted(
         ["config.yaml", "discriminator.safetensors", "ema.safetensors", "generator.safetensors",
-         "optimizers.pt", "rng_0.pt", "clips_rng_0.json", "state.json"])
+         "optimizers.pt", "rng_0.pt", "state.json"])
     assert (out / "samples" / "step-00000003.png").exists() and (out / "samples" / "step-00000003.gif").exists()
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -58,6 +65,10 @@ def test_train_writes_the_run_folder_and_a_loadable_model(tmp_path, weizmann):
     assert model.sample(classes="jack", seeds=0).shape == (1, 8, 32, 32, 3)
     card = (out / "model" / "README.md").read_text()
     assert "weizmann-mini" in card and "| training steps | 6 |" in card and (out / "model" / "sample.gif").exists()
+    # what a fine-tune needs beside the EMA generator: the raw generator and the critic of the last step
+    last = list_checkpoints(out)[-1]
+    for name in ("generator", "discriminator"):
+        assert (out / "model" / "training" / f"{name}.safetensors").read_bytes() == (last / f"{name}.safetensors").read_bytes()
 
 
 def test_resume_continues_from_the_saved_step(tmp_path, weizmann):
@@ -135,7 +146,7 @@ def test_bf16_and_gradient_accumulation(tmp_path, weizmann):
     proc = run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "2", "--mixed_precision", "bf16",
                      "--gradient_accumulation_steps", "2", "--loss", "bce", "--mse_weight", "0.5", "--adv_weight", "0.5",
                      "--diversity_weight", "1.0", "--log_every", "1",
-                     "--task", "prediction", "--generation_prob", "0")   # eq. 10 applies to prediction steps only
+                     "--context_frames", "4", "--generation_prob", "0")   # eq. 10 applies to prediction steps only
     assert proc.returncode == 0, proc.stderr
     assert steps(out) == [2]
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -157,30 +168,84 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, weizmann
 
 
 def test_config_errors_are_clear(tmp_path):
-    with pytest.raises(ValueError, match="loss must be one of"):
-        TrainConfig(loss="hinge")
-    with pytest.raises(ValueError, match="--push_to_hub needs --hub_model_id"):
-        TrainConfig(push_to_hub=True)
+    with pytest.raises(ValueError, match="loss.kind: 'hinge' is not allowed; choose one of"):
+        TrainConfig(loss={"kind": "hinge"})
+    with pytest.raises(ValueError, match="hub.push_to_hub needs hub.model_id"):
+        TrainConfig(hub={"push_to_hub": True})
     bad = tmp_path / "bad.yaml"
-    bad.write_text("lerning_rate: 1\n")
-    with pytest.raises(ValueError, match=r"unknown config keys \['lerning_rate'\]"):
+    bad.write_text("optim:\n  lerning_rate: 1\n")
+    with pytest.raises(ValueError, match=r"unknown key\(s\) optim.lerning_rate"):
         TrainConfig.from_yaml(bad)
     proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "--config", str(ROOT / "configs/tiny.yaml"),
                            "--data", str(tmp_path / "nowhere")], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2 and "data not found" in proc.stderr and "Traceback" not in proc.stderr
 
 
+# Values as people write them in YAML: each is read as what it means, or refused with the key, the value and
+# what is allowed -- never a crash deep in training, never silently something else.
+@pytest.mark.parametrize("text, expect", [
+    ("optim:\n  lr_g: 1e-4\n", ("optim", "lr_g", 1e-4)),               # PyYAML reads 1e-4 as a string
+    ("data:\n  conditional: 'false'\n", ("data", "conditional", False)),
+    ("data:\n  flip: 'no'\n", ("data", "flip", False)),
+    ("model:\n  preset: 64\n", ("model", "preset", "64")),
+    ("optim:\n  batch_size: four\n", "optim.batch_size: 'four' is not a whole number"),
+    ("optim:\n  max_steps: 2.5\n", "optim.max_steps: 2.5 is not a whole number"),
+    ("run:\n  log_every: 0\n", "run.log_every: 0 is too small; it must be at least 1"),
+    ("loss:\n  gp_every: 0\n", "loss.gp_every: 0 is too small"),
+    ("optim:\n  gradient_accumulation_steps: 0\n", "optim.gradient_accumulation_steps: 0 is too small"),
+    ("data:\n  frame_stride: -1\n", "data.frame_stride: -1 is too small"),
+    ("data:\n  flip: maybe\n", "data.flip: 'maybe' is not true or false"),
+    ("model:\n  latent_dim: 16.0\n", "model.latent_dim: 16.0 is not a whole number"),
+    ("model:\n  channels: [16, wide, 16]\n", r"model.channels\[1\]: 'wide' is not a whole number"),
+    ("optim: [1, 2]\n", "optim must be a mapping"),
+    ("- data\n- model\n", "must hold a mapping of sections"),
+    ("optim:\n  lr_g: [\n", "is not valid YAML"),
+])
+def test_recipe_values_are_typed_and_checked(tmp_path, text, expect):
+    path = tmp_path / "recipe.yaml"
+    path.write_text(text)
+    if isinstance(expect, str):
+        with pytest.raises(ValueError, match=expect):
+            TrainConfig.from_yaml(path)
+    else:
+        section, key, value = expect
+        cfg = TrainConfig.from_yaml(path)
+        got = cfg.model[key] if section == "model" else getattr(getattr(cfg, section), key)
+        assert got == value and type(got) is type(value)
+
+
+def test_the_command_line_is_checked_like_the_file(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "--config", str(ROOT / "configs/tiny.yaml"),
+                           "--max_steps", "2.5", "--dry_run"], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2 and "optim.max_steps: '2.5' is not a whole number" in proc.stderr
+    proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "--config", str(ROOT / "configs/tiny.yaml"),
+                           "--lr_g", "1e-4", "--optim.batch_size", "2", "--conditional", "no", "--dry_run"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    import yaml
+    resolved = yaml.safe_load(proc.stdout)
+    assert resolved["optim"]["lr_g"] == 1e-4 and resolved["optim"]["batch_size"] == 2
+    assert resolved["data"]["conditional"] is False and resolved["model"]["preset"] == "tiny"
+
+
 def test_every_preset_config_parses():
     for path in sorted((ROOT / "configs").glob("*.yaml")):
         cfg = TrainConfig.from_yaml(path)
-        assert cfg.model_config(["a", "b", "c", "d"][: len(cfg.class_names) or 4]).frames > 0, path
+        assert cfg.model_config(["a", "b", "c", "d"][: len(cfg.model.get("class_names", ())) or 4]).frames > 0, path
 
 
-def test_help_lists_every_key():
+def test_help_is_grouped_by_section_and_every_option_explains_itself():
     text = subprocess.run([sys.executable, str(ROOT / "train.py"), "--help"], capture_output=True, text=True).stdout
     for key in ("--data ", "--data_format", "--output_dir", "--max_steps", "--batch_size", "--checkpoint_every",
-                "--resume", "--seed", "--push_to_hub", "--hub_model_id", "--mixed_precision", "accelerate launch"):
+                "--resume", "--seed", "--push_to_hub", "--hub_model_id", "--mixed_precision", "--init_from",
+                "--config", "accelerate launch"):
         assert key in text, key
+    headings = [line for line in text.splitlines() if line and not line.startswith(" ") and line.endswith(":")]
+    assert [h.split(":")[0] for h in headings[-6:]] == ["data", "model", "loss", "optim", "run", "hub"]
+    from hrvgan.training.config import build_parser
+
+    for action in build_parser()._actions:
+        assert action.help and len(action.help.split("(default")[0].strip()) > 5, action.option_strings
 
 
 def _hub_env(url: str) -> dict:
@@ -223,9 +288,7 @@ def test_gradient_accumulation_updates_both_networks(tmp_path, weizmann):
 
     from hrvgan.training import Trainer
 
-    cfg = TrainConfig.from_yaml(ROOT / "configs/tiny.yaml", data=str(weizmann), output_dir=str(tmp_path / "run"),
-                                cache_dir=str(tmp_path / "cache"), gradient_accumulation_steps=2, resume="none")
-    trainer = Trainer(cfg)
+    trainer = Trainer(tiny(tmp_path, weizmann, optim__gradient_accumulation_steps=2, run__resume="none"))
     assert trainer.accelerator.gradient_accumulation_steps == 2
     # Label embeddings only move for the classes a batch holds: leave them out.
     params = lambda m: [p for n, p in m.named_parameters() if "embed" not in n]  # noqa: E731
@@ -243,7 +306,7 @@ def test_gradient_accumulation_updates_both_networks(tmp_path, weizmann):
 
 def test_prediction_task_trains_one_network_for_both(tmp_path, weizmann):
     out = tmp_path / "run"
-    proc = run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "6", "--task", "prediction",
+    proc = run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "6",
                      "--context_frames", "3", "--mse_weight", "50", "--augment", "color,translation,cutout",
                      "--diversity_weight", "0.1", "--log_every", "1", "--warp", "true", "--ssim_weight", "10")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -261,38 +324,35 @@ def test_prediction_task_trains_one_network_for_both(tmp_path, weizmann):
     clip = np.zeros((3, 32, 32, 3), np.uint8)
     assert model.predict(clip, classes="jack").shape == (1, 5, 32, 32, 3)
     assert model.sample(classes="jack", seeds=0).shape == (1, 8, 32, 32, 3)   # it still generates
-    bad = run_train(tmp_path, weizmann, "--output_dir", str(tmp_path / "bad"), "--task", "prediction",
-                    "--context_frames", "3", "--predicted_frames", "3")
-    assert bad.returncode == 2 and "must equal the preset's 8 frames" in bad.stderr
+    bad = run_train(tmp_path, weizmann, "--output_dir", str(tmp_path / "bad"), "--context_frames", "8")
+    assert bad.returncode == 2 and "context_frames must be in [0, frames) = [0, 8)" in bad.stderr
 
 
 def test_init_from_a_trained_model_copies_what_fits(tmp_path, weizmann):
     src = tmp_path / "src"
     HRVGAN(ModelConfig.from_preset("tiny", class_names=["bend", "jack", "wave1", "wave2"])).save_pretrained(src)
-    cfg = TrainConfig.from_yaml(ROOT / "configs/tiny.yaml", data=str(weizmann), output_dir=str(tmp_path / "run"),
-                                cache_dir=str(tmp_path / "cache"), task="prediction", context_frames=4, init_from=str(src))
+    cfg = tiny(tmp_path, weizmann, model__context_frames=4, run__init_from=str(src))
     trainer = Trainer(cfg)
     source = load_file(str(src / "model.safetensors"))
     state = trainer.G.state_dict()
     assert all(torch.equal(state[k], v) for k, v in source.items())           # generation path copied
     assert any(k.startswith("encoder.") for k in state)                         # the new encoder kept its init
     with pytest.raises(ValueError, match="pass --time_padding zeros"):
-        Trainer(dataclasses.replace(cfg, time_padding="replicate"))
+        Trainer(cfg.replace(**{"model.time_padding": "replicate"}))
     wrong = tmp_path / "wrong"
     HRVGAN(ModelConfig.from_preset("64", width=0.0625)).save_pretrained(wrong)
     with pytest.raises(ValueError, match="another architecture"):
-        Trainer(dataclasses.replace(cfg, init_from=str(wrong)))
+        Trainer(cfg.replace(**{"run.init_from": str(wrong)}))
 
 
 def test_init_from_a_checkpoint_takes_g_and_d_and_may_add_the_warp(tmp_path, weizmann):
-    cfg = TrainConfig.from_yaml(ROOT / "configs/tiny.yaml", data=str(weizmann), output_dir=str(tmp_path / "src"),
-                                cache_dir=str(tmp_path / "cache"), task="prediction", context_frames=4)
+    cfg = tiny(tmp_path, weizmann, "src", model__context_frames=4)
     source = Trainer(cfg)
     with torch.no_grad():                                   # stand-ins for trained weights
         for p in [*source.G.parameters(), *source.D.parameters(), *source.ema.parameters()]:
             p.add_(torch.randn_like(p))
     folder = source.save_checkpoint()
-    trainer = Trainer(dataclasses.replace(cfg, output_dir=str(tmp_path / "run"), init_from=str(folder), warp=True))
+    trainer = Trainer(cfg.replace(**{"run.output_dir": str(tmp_path / "run"), "run.init_from": str(folder), "model.warp": True}))
     ema = trainer.ema.state_dict()
     assert all(torch.equal(ema[k], v) for k, v in source.ema.state_dict().items() if not k.startswith("to_alpha."))
     g, d = trainer.G.state_dict(), trainer.D.state_dict()
@@ -301,24 +361,22 @@ def test_init_from_a_checkpoint_takes_g_and_d_and_may_add_the_warp(tmp_path, wei
     assert g["to_alpha.weight"].shape[0] == 3 and not g["to_alpha.weight"].any()  # the 3-layer mix starts fresh
     assert all(torch.equal(d[k], v) for k, v in source.D.state_dict().items())     # and its critic
     assert not g["to_flow.weight"].any() and trainer.model_config.warp              # the new part starts still
-    with pytest.raises(ValueError, match="need --task prediction"):
-        TrainConfig(warp=True).model_config(["a", "b"])
 
 
 # A critic that gains a part (frame-difference inputs, d_motion; a patch head, d_patch) starts from a plain
 # checkpoint's critic scoring every clip as before, and the new part's weights (zero at first) learn.
-@pytest.mark.parametrize("flag, new_weights", [
-    ("d_motion", lambda D: D.from_rgb.weight[:, 3:]),
-    ("d_patch", lambda D: D.patch_head.weight),
+@pytest.mark.parametrize("before, after, new_weights", [
+    ({}, {"model.d_motion": True}, lambda D: D.from_rgb.weight[:, 3:]),
+    ({}, {"model.d_patch": True}, lambda D: D.patch_head.weight),
+    ({"model.d_motion": True}, {"model.d_motion": True, "model.motion_strides": [1, 2, 4]}, lambda D: D.from_rgb.weight[:, 6:]),
 ])
-def test_init_from_a_checkpoint_with_a_grown_critic_keeps_its_scores(tmp_path, weizmann, flag, new_weights):
-    cfg = TrainConfig.from_yaml(ROOT / "configs/tiny.yaml", data=str(weizmann), output_dir=str(tmp_path / "src"),
-                                cache_dir=str(tmp_path / "cache"))
+def test_init_from_a_checkpoint_with_a_grown_critic_keeps_its_scores(tmp_path, weizmann, before, after, new_weights):
+    cfg = tiny(tmp_path, weizmann, "src").replace(**before)
     source = Trainer(cfg)
     folder = source.save_checkpoint()
-    grown = dataclasses.replace(cfg, output_dir=str(tmp_path / "run"), **{flag: True})
-    trainer = Trainer(dataclasses.replace(grown, init_from=str(folder)))
-    assert getattr(trainer.model_config, flag) and new_weights(trainer.D).numel() and not new_weights(trainer.D).any()
+    grown = cfg.replace(**{"run.output_dir": str(tmp_path / "run"), **after})
+    trainer = Trainer(grown.replace(**{"run.init_from": str(folder)}))
+    assert new_weights(trainer.D).numel() and not new_weights(trainer.D).any()
     clips, labels = torch.stack([trainer.dataset[i][0] for i in range(4)]), torch.arange(4)
     with torch.no_grad():
         assert torch.allclose(trainer.D(clips, labels), source.D(clips, labels), atol=1e-5)
@@ -338,9 +396,8 @@ def widening(tmp_path, weizmann, channels, **model):
         for p in trained.generator.parameters():
             p.add_(0.3 * torch.randn_like(p))
     trained.save_pretrained(tmp_path / "src")
-    cfg = TrainConfig.from_yaml(ROOT / "configs/tiny.yaml", data=str(weizmann), output_dir=str(tmp_path / "run"),
-                                cache_dir=str(tmp_path / "cache"), init_from=str(tmp_path / "src"),
-                                channels=channels, **model)
+    cfg = tiny(tmp_path, weizmann, run__init_from=str(tmp_path / "src"), model__channels=channels,
+               **{f"model__{k}": v for k, v in model.items()})
     return trained, Trainer(cfg)
 
 
@@ -360,14 +417,12 @@ def test_init_from_a_narrower_generator_widens_it_and_keeps_its_videos(tmp_path,
     wide.load_state_dict(naive)
     with torch.no_grad():
         assert not torch.allclose(wide(z, labels), before, atol=1e-3)
-    with pytest.raises(ValueError, match="one count per generator stage"):
-        TrainConfig(preset="tiny", channels=[16, 8]).model_config(names)
+    with pytest.raises(ValueError, match="must have one entry per generator stage"):
+        TrainConfig(model={"preset": "tiny", "channels": [16, 8]}).model_config(names)
     other_latent = Generator(ModelConfig.from_preset("tiny", class_names=names, latent_dim=8, channels=(16, 8, 16)))
     with pytest.raises(ValueError, match="cannot widen"):     # only stage channels may differ
         widen_state(trained.generator.state_dict(), other_latent)
-    with pytest.raises(ValueError, match="whole numbers"):
-        TrainConfig(preset="tiny", channels=["16", "wide", "16"])
-    assert TrainConfig(preset="tiny", channels=["16", "8", "16"]).channels == [16, 8, 16]   # as the CLI hands them
+    assert TrainConfig(model={"preset": "tiny", "channels": ["16", "8", "16"]}).model["channels"] == (16, 8, 16)   # as the CLI hands them
 
 
 def test_widening_a_generator_with_noise_inputs_keeps_its_videos_and_grain(tmp_path, weizmann):
@@ -408,18 +463,16 @@ def test_d_warmup_leaves_g_as_it_was(tmp_path, weizmann):
     ckpt = list_checkpoints(out)[-1]
     source, g = load_file(str(src / "model.safetensors")), load_file(str(ckpt / "generator.safetensors"))
     assert all(torch.equal(g[k], v) for k, v in source.items())            # G untouched while D warms up
-    d0 = Trainer(TrainConfig.from_yaml(ROOT / "configs/tiny.yaml", data=str(weizmann), output_dir=str(tmp_path / "x"),
-                                      cache_dir=str(tmp_path / "cache"))).D.state_dict()
+    d0 = Trainer(tiny(tmp_path, weizmann, "x")).D.state_dict()
     d = load_file(str(ckpt / "discriminator.safetensors"))
     assert any(not torch.equal(d[k], v) for k, v in d0.items())            # ... and D did train
 
 
 def test_noise_inputs_start_at_zero_and_diversity_pairs_share_them(tmp_path, weizmann):
-    cfg = TrainConfig.from_yaml(ROOT / "configs/tiny.yaml", data=str(weizmann), output_dir=str(tmp_path / "src"),
-                                cache_dir=str(tmp_path / "cache"))
+    cfg = tiny(tmp_path, weizmann, "src")
     folder = Trainer(cfg).save_checkpoint()
-    trainer = Trainer(dataclasses.replace(cfg, output_dir=str(tmp_path / "run"), init_from=str(folder), g_noise=True,
-                                          diversity_weight=0.1))
+    trainer = Trainer(cfg.replace(**{"run.output_dir": str(tmp_path / "run"), "run.init_from": str(folder),
+                                     "model.g_noise": True, "loss.diversity_weight": 0.1}))
     assert all(not s.noise_strength.any() for s in trainer.ema.stages)   # it starts as the checkpoint's generator
     seen = []
     forward = trainer.G.forward
@@ -433,20 +486,131 @@ def test_noise_inputs_start_at_zero_and_diversity_pairs_share_them(tmp_path, wei
     assert all(s.noise_strength.abs().sum() > 0 for s in trainer.G.stages)   # the strengths learn
     noisy = trainer.save_checkpoint()
     with pytest.raises(ValueError, match="pass --g_noise"):                 # not silently dropped
-        Trainer(dataclasses.replace(cfg, output_dir=str(tmp_path / "again"), init_from=str(noisy)))
+        Trainer(cfg.replace(**{"run.output_dir": str(tmp_path / "again"), "run.init_from": str(noisy)}))
 
 
 def test_every_shipped_config_builds_and_the_predict_recipe_starts_from_the_shipped_weights(tmp_path, weizmann):
     for path in sorted((ROOT / "configs").glob("*.yaml")):
         cfg = TrainConfig.from_yaml(path)
-        names = list(cfg.class_names) or ["a", "b", "c", "d"]
-        assert cfg.model_config(names).num_classes == (len(names) if cfg.conditional else 0), path
+        names = list(cfg.model.get("class_names", ())) or ["a", "b", "c", "d"]
+        assert cfg.model_config(names).num_classes == (len(names) if cfg.data.conditional else 0), path
     # weizmann-64-predict.yaml starts from weights/: it must take every tensor of the shipped generator as
     # it is (same channels, time padding, noise inputs); a mismatch is refused or drops tensors.
-    cfg = TrainConfig.from_yaml(ROOT / "configs/weizmann-64-predict.yaml", data=str(weizmann), max_steps=0,
-                                mixed_precision="",   # one Accelerator state per test process: keep the suite's
-                                init_from=str(ROOT / "weights"), output_dir=str(tmp_path / "run"),
-                                cache_dir=str(tmp_path / "cache"))
+    cfg = TrainConfig.from_yaml(ROOT / "configs/weizmann-64-predict.yaml", {
+        "data.path": str(weizmann), "optim.max_steps": 0,
+        "optim.mixed_precision": "",   # one Accelerator state per test process: keep the suite's
+        "run.init_from": str(ROOT / "weights"), "run.output_dir": str(tmp_path / "run"),
+        "data.cache_dir": str(tmp_path / "cache")})
     shipped = load_file(str(ROOT / "weights" / "model.safetensors"))
     ema = Trainer(cfg).ema.state_dict()
     assert all(torch.equal(ema[k], v) for k, v in shipped.items())
+
+
+# --- exact resume, interrupted saves, warm starts with the model's own critic -----------------------
+
+def _weights(out: Path) -> dict:
+    last = list_checkpoints(out)[-1]
+    return {name: load_file(str(last / f"{name}.safetensors")) for name in ("generator", "discriminator", "ema")}
+
+
+def test_a_run_stopped_mid_epoch_and_resumed_ends_bit_identical(tmp_path, weizmann):
+    # 16 train clips, batch 4: 4 batches an epoch and 2 per step, so step 3 stops half-way through epoch 1
+    # (with a lazy penalty, gp_every 2, whose schedule must carry over too).
+    args = ["--checkpoint_every", "3", "--gp_every", "2", "--flip", "true", "--augment", "color,translation"]
+    whole = run_train(tmp_path, weizmann, "--output_dir", str(tmp_path / "whole"), "--max_steps", "6", *args)
+    assert whole.returncode == 0, whole.stderr
+    first = run_train(tmp_path, weizmann, "--output_dir", str(tmp_path / "split"), "--max_steps", "3", *args)
+    second = run_train(tmp_path, weizmann, "--output_dir", str(tmp_path / "split"), "--max_steps", "6", *args)
+    assert first.returncode == 0 and second.returncode == 0 and "at step 3" in second.stderr
+    state = json.loads((tmp_path / "split" / "checkpoints" / "step-00000003" / "state.json").read_text())
+    assert (state["epoch"], state["batch_in_epoch"]) == (1, 2)
+    a, b = _weights(tmp_path / "whole"), _weights(tmp_path / "split")
+    for name in a:
+        assert all(torch.equal(a[name][k], b[name][k]) for k in a[name]), name
+
+
+class Fault(Exception):
+    pass
+
+
+def test_a_kill_at_any_point_of_a_save_leaves_the_run_resumable(tmp_path, weizmann, monkeypatch):
+    from hrvgan.training import checkpoint as ckpt
+
+    cfg = tiny(tmp_path, weizmann, run__checkpoints_total_limit=1)
+    trainer = Trainer(cfg)
+    trainer.step = 1
+    trainer.save_checkpoint()                                  # the last complete checkpoint
+    writes = ["_save_tensors", "_save_pickle_free", "_write_text", "_rename"]
+    originals = {name: getattr(ckpt, name) for name in writes}
+    point = 0
+    while True:                                                # fail the 1st, 2nd, ... write of the next save
+        calls = [0]
+
+        def failing(original):
+            def call(*args, **kwargs):
+                calls[0] += 1
+                if calls[0] == point + 1:
+                    raise Fault(f"killed at write {point + 1}")
+                return original(*args, **kwargs)
+            return call
+
+        for name in writes:
+            monkeypatch.setattr(ckpt, name, failing(originals[name]))
+        trainer.step = 2
+        try:
+            trainer.save_checkpoint()
+            finished = True
+        except Fault:
+            finished = False
+        for name in writes:
+            monkeypatch.setattr(ckpt, name, originals[name])
+        resumed = Trainer(cfg)
+        resumed.load_checkpoint(ckpt.resolve_resume("latest", tmp_path / "run"))
+        if finished:
+            assert resumed.step == 2 and steps(tmp_path / "run") == [2]
+            break
+        assert resumed.step in (1, 2), point                  # the old checkpoint, or the new one once renamed
+        point += 1
+    assert point >= 6                                          # every file of the save was a fault point
+    # A stale half-written folder from a kill never stops a later run (it once did: int('00000003.tmp')).
+    (tmp_path / "run" / "checkpoints" / "step-00000009.tmp").mkdir()
+    (tmp_path / "run" / "checkpoints" / "step-00000009.tmp" / "state.json").write_text("{}")
+    assert steps(tmp_path / "run") == [2]
+    proc = run_train(tmp_path, weizmann, "--output_dir", str(tmp_path / "run"), "--max_steps", "3", "--resume", "none")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_init_from_a_model_folder_continues_with_its_own_critic(tmp_path, weizmann):
+    out = tmp_path / "src"
+    assert run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "2").returncode == 0
+    trainer = Trainer(tiny(tmp_path, weizmann, run__init_from=str(out / "model")))
+    saved = {name: load_file(str(out / "model" / "training" / f"{name}.safetensors")) for name in ("generator", "discriminator")}
+    ema = load_file(str(out / "model" / "model.safetensors"))
+    for module, state in ((trainer.G, saved["generator"]), (trainer.D, saved["discriminator"]), (trainer.ema, ema)):
+        assert all(torch.equal(module.state_dict()[k], v) for k, v in state.items())
+    assert trainer.has_critic
+    # Sampling never needs training/: a model folder without it loads and samples the same.
+    import shutil
+    shutil.rmtree(out / "model" / "training")
+    assert HRVGAN.from_pretrained(out / "model").sample(classes=0, seeds=0).shape == (1, 8, 32, 32, 3)
+    assert not Trainer(tiny(tmp_path, weizmann, "run2", run__init_from=str(out / "model"))).has_critic
+
+
+def test_a_hub_that_never_answers_times_out_and_says_how_to_push_later(tmp_path, weizmann):
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)                       # accepts connections and never answers
+    try:
+        out = tmp_path / "run"
+        start = time.time()
+        proc = run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "2", "--push_to_hub",
+                         "--hub_model_id", "alice/x", "--hub.timeout", "1", "--hub.retries", "2",
+                         env=_hub_env(f"http://127.0.0.1:{silent.getsockname()[1]}"))
+    finally:
+        silent.close()
+    assert proc.returncode == 1 and time.time() - start < 120
+    failed = [line for line in proc.stderr.splitlines() if "push to the Hub failed" in line]
+    assert len(failed) == 1 and "after 2 attempt(s)" in failed[0] and f"hf upload alice/x {out / 'model'}" in failed[0]
+    assert steps(out) == [2] and HRVGAN.from_pretrained(out / "model").config.preset == "tiny"

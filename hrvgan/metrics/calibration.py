@@ -16,6 +16,10 @@ import torch
 import torch.nn.functional as F
 
 DEGRADATIONS = ("blur", "fringes", "half-resolution")
+# Flaws of motion that a whole-frame figure dilutes (most of a frame is still background): where limbs
+# sweep, a pale fan (the swept region blended towards the clip's average where no limb covers it), or
+# limbs that leave ghosts of where they were.  The moving-region SWD must see them.
+MOTION_DEGRADATIONS = ("fans", "ghosts")
 # A change a viewer does not see in a frame, to show what the frame-difference SWD's finest level
 # also reads: the camera's noise.  A generator that draws a perfectly still background scores there
 # like real clips with their noise removed.
@@ -58,17 +62,51 @@ def noise_free(videos: np.ndarray, threshold: int = 6) -> np.ndarray:
     return out
 
 
+def _moving(videos: np.ndarray, threshold: float) -> np.ndarray:
+    """Where each frame differs from the one before (either way), (N, T, H, W, 1) bool; frame 0 as frame 1."""
+    x = videos.astype(np.int16)
+    d = np.abs(np.diff(x, axis=1)).max(axis=-1) > threshold                 # (N, T-1, H, W)
+    moving = np.concatenate([d[:, :1], d], axis=1)
+    moving[:, :-1] |= d                                                      # the pixel left or arrived
+    return moving[..., None]
+
+
+def fans(videos: np.ndarray, threshold: float = 30, strength: float = 0.4, pale: float = 235) -> np.ndarray:
+    """Where a limb passes at some moment of the clip (a pixel that then differs from its usual, median, colour),
+    in every frame where it is not there, blended towards a pale grey: the whitish, smooth fan along the sweep
+    that generated arms leave.  The still body, never far from its median, is left alone."""
+    x = videos.astype(np.float32)
+    usual = np.median(x, axis=1, keepdims=True)
+    present = np.abs(x - usual).max(axis=-1, keepdims=True) > threshold     # something passes here now
+    swept = present.any(axis=1, keepdims=True)                               # ... at some moment of the clip
+    weight = strength * (swept & ~present)
+    weight = gaussian_blur((weight * 255).round().astype(np.uint8).repeat(3, -1), sigma=1.0)[..., :1] / 255.0
+    return ((1 - weight) * x + weight * pale).round().clip(0, 255).astype(np.uint8)
+
+
+def ghosts(videos: np.ndarray, threshold: float = 24) -> np.ndarray:
+    """Moving regions drawn half from the two frames before: a limb leaves a trail of where it was."""
+    x = videos.astype(np.float32)
+    prev1 = np.concatenate([x[:, :1], x[:, :-1]], axis=1)
+    prev2 = np.concatenate([prev1[:, :1], prev1[:, :-1]], axis=1)
+    mixed = 0.5 * x + 0.3 * prev1 + 0.2 * prev2
+    return np.where(_moving(videos, threshold), mixed, x).round().clip(0, 255).astype(np.uint8)
+
+
 def degrade(videos: np.ndarray, kind: str) -> np.ndarray:
-    fns = {"blur": gaussian_blur, "fringes": colour_fringes, "half-resolution": half_resolution, "noise-free": noise_free}
+    fns = {"blur": gaussian_blur, "fringes": colour_fringes, "half-resolution": half_resolution, "noise-free": noise_free,
+           "fans": fans, "ghosts": ghosts}
     if kind not in fns:
-        raise ValueError(f"unknown degradation {kind!r}; choose from {DEGRADATIONS + UNSEEN}.")
+        raise ValueError(f"unknown degradation {kind!r}; choose from {DEGRADATIONS + MOTION_DEGRADATIONS + UNSEEN}.")
     return fns[kind](videos)
 
 
 def calibrate(train: np.ndarray, test: np.ndarray, swd_kwargs: dict | None = None) -> dict:
     """SWD (frames and motion) of real train clips and of each degraded copy against real test clips."""
-    from .swd import swd
+    from .swd import swd, swd_moving
 
-    rows = {"real": train, **{kind: degrade(train, kind) for kind in DEGRADATIONS + UNSEEN}}
-    return {name: {"frames": swd(v, test, **(swd_kwargs or {})), "motion": swd(v, test, motion=True, **(swd_kwargs or {}))}
+    kw = swd_kwargs or {}
+    rows = {"real": train, **{kind: degrade(train, kind) for kind in DEGRADATIONS + MOTION_DEGRADATIONS + UNSEEN}}
+    return {name: {"frames": swd(v, test, **kw), "motion": swd(v, test, motion=True, **kw),
+                   "moving_frames": swd_moving(v, test, **kw), "moving_motion": swd_moving(v, test, motion=True, **kw)}
             for name, v in rows.items()}

@@ -1,0 +1,344 @@
+"""The training loop (paper Algorithm 1) on Accelerate: one process or many, CPU or GPU.
+
+    accelerate launch train.py --config configs/weizmann-64.yaml --data ../shared/data/weizmann-actions
+
+A run folder holds ``config.yaml`` (the resolved recipe), ``checkpoints/step-XXXXXXXX/`` (checkpoint.py),
+``logs/`` (TensorBoard), ``samples/`` and ``model/`` (export.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from .. import augment
+from ..config import ModelConfig
+from ..data import EpochSampler, VideoDataset
+from ..networks import Discriminator
+from ..pipeline import HRVGAN
+from ..video import frame_grid, write_gif, write_grid_png
+from . import checkpoint as ckpt
+from .config import TrainConfig
+from .export import export_model, push_folder
+from .loss import GANLoss, pair_up
+from .warmstart import warm_start
+
+logger = logging.getLogger("hrvgan.training")
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, accelerator: Accelerator | None = None):
+        self.cfg, self.out = cfg, Path(cfg.run.output_dir)
+        self.accelerator = acc = accelerator or Accelerator(
+            mixed_precision=cfg.optim.mixed_precision or None,
+            gradient_accumulation_steps=cfg.optim.gradient_accumulation_steps,
+            dataloader_config=DataLoaderConfiguration(non_blocking=True),   # pinned batches, copied without waiting
+            log_with="tensorboard",
+            project_config=ProjectConfiguration(project_dir=str(self.out), logging_dir=str(self.out / "logs")))
+        if not cfg.data.path:
+            raise ValueError("no data: give --data PATH (or data.path in the recipe).")
+        preset = ModelConfig.from_preset(cfg.model["preset"])
+        with acc.main_process_first():  # rank 0 decodes and caches; the others then read its cache
+            self.dataset = VideoDataset(cfg.data.path, frames=preset.frames, resolution=preset.resolution,
+                                        data_format=cfg.data.format, split=cfg.data.split,
+                                        frame_stride=cfg.data.frame_stride, flip=cfg.data.flip,
+                                        cache_dir=cfg.data.cache_dir or None, ucf_lists=cfg.data.ucf_lists or None,
+                                        seed=cfg.optim.seed, progress=acc.is_local_main_process,
+                                        drop_empty_classes=cfg.data.drop_empty_classes)
+        self.model_config = mc = cfg.model_config(self.dataset.class_names)
+        set_seed(cfg.optim.seed)  # the same initial weights on every rank
+        self.pipeline = HRVGAN(mc)                                        # holds the EMA generator: what is exported
+        self.ema = self.pipeline.generator
+        self.G, self.D = copy.deepcopy(self.ema), Discriminator(mc)
+        self.has_critic = True
+        if cfg.run.init_from:
+            widen = "channels" in cfg.model
+            self.has_critic = warm_start(cfg.run.init_from, self.G, self.ema, self.D, widen)
+        self.G.train().requires_grad_(True)
+        self.D.train()
+        self.ema.requires_grad_(False)
+        for m in (self.G, self.D, self.ema):
+            m.to(acc.device)
+        set_seed(cfg.optim.seed, device_specific=True)  # from here on each rank draws its own random numbers
+        o = cfg.optim
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=o.lr_d, betas=(o.beta1, o.beta2))
+        if len(self.dataset) < o.batch_size:
+            raise ValueError(f"the training split has {len(self.dataset)} videos, fewer than batch_size {o.batch_size}.")
+        self.sampler = EpochSampler(len(self.dataset), o.seed)
+        # Its own generator: making a loader's iterator would otherwise draw from the global RNG (a resumed run,
+        # which makes one more, would then draw other noise than an uninterrupted one).
+        loader = DataLoader(self.dataset, batch_size=o.batch_size, sampler=self.sampler, drop_last=True,
+                            generator=torch.Generator().manual_seed(o.seed),
+                            num_workers=cfg.data.num_workers, pin_memory=acc.device.type == "cuda",
+                            persistent_workers=cfg.data.num_workers > 0)
+        # G and D are not wrapped in DDP: the gradient penalty needs a double backward through D, which DDP's
+        # reducer does not support; gradients are averaged across ranks explicitly (all_reduce_grads), once per
+        # update, so Accelerate's `accumulate` (whose job is to skip DDP syncs) has nothing to do: the
+        # micro-batches are summed by `accelerator.backward`, which scales each loss.
+        self.opt_g, self.opt_d, self.loader = acc.prepare(self.opt_g, self.opt_d, loader)
+        self.loss = GANLoss(self.G, self.D, cfg.loss)
+        self.z_gen = torch.Generator(device=acc.device).manual_seed(o.seed * 7919 + acc.process_index)
+        self.step = self.d_steps = self.epoch = self.batch_in_epoch = 0
+        self.data_time = 0.0
+        self.data_digest = torch.zeros((), dtype=torch.float64, device=acc.device)  # kept on the device: no sync
+        self.push_ok: bool | None = None
+        self.stop_requested: str | None = None
+
+    # -- helpers --------------------------------------------------------------------------------------
+    def log(self, msg, *args):
+        if self.accelerator.is_main_process:
+            logger.info(msg, *args)
+
+    def predicting(self) -> bool:
+        """Whether this step trains prediction (else generation): the same answer on every rank and on resume."""
+        if self.model_config.context_frames == 0:
+            return False
+        return bool(np.random.default_rng([self.cfg.optim.seed, self.step]).random() >= self.cfg.loss.generation_prob)
+
+    def all_reduce_grads(self, model: torch.nn.Module) -> None:
+        if self.accelerator.num_processes == 1:
+            return
+        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        flat = self.accelerator.reduce(torch.cat([g.reshape(-1) for g in grads]), reduction="mean")
+        i = 0
+        for g in grads:
+            g.copy_(flat[i:i + g.numel()].view_as(g))
+            i += g.numel()
+
+    def batches(self):
+        """(clips, labels) forever, epoch after epoch; after a resume, from the batch where the run stopped."""
+        per_batch = self.cfg.optim.batch_size * self.accelerator.num_processes   # keys the ranks take per batch
+        while True:
+            self.sampler.start(self.epoch, skip=self.batch_in_epoch * per_batch)
+            t0 = time.perf_counter()
+            for real, labels in self.loader:
+                self.data_time += time.perf_counter() - t0
+                self.batch_in_epoch += 1
+                self.data_digest = (self.data_digest * 31 + real.double().sum()) % 1e9  # what this rank saw
+                yield real, labels.to(self.accelerator.device) if self.model_config.conditional else None
+                t0 = time.perf_counter()
+            self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+
+    def new_z(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.model_config.latent_dim, generator=self.z_gen, device=self.accelerator.device)
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        decay = min(self.cfg.optim.ema_decay, (1 + self.step) / (10 + self.step))  # warm-up: follow G early on
+        for pe, p in zip(self.ema.parameters(), self.G.parameters()):
+            pe.lerp_(p.detach(), 1 - decay)
+        for be, b in zip(self.ema.buffers(), self.G.buffers()):
+            be.copy_(b)
+
+    # -- Algorithm 1 ----------------------------------------------------------------------------------
+    def d_step(self, data) -> dict:
+        acc, policy, predict = self.accelerator, self.cfg.loss.augment, self.predicting()
+        for _ in range(acc.gradient_accumulation_steps):
+            real, labels = next(data)
+            with torch.no_grad(), acc.autocast():
+                fake = self.loss.fake_clips(real, labels, self.new_z(real.shape[0]), predict)
+            with acc.autocast():
+                real, fake = augment.augment(real, policy), augment.augment(fake.float(), policy)
+                main, logs = self.loss.critic_main(real, fake, labels)
+                reg, reg_logs = self.loss.critic_reg(real, fake, labels, self.d_steps)
+                loss = main + reg
+            acc.backward(loss)
+        self.all_reduce_grads(self.D)
+        self.opt_d.step()
+        self.opt_d.zero_grad(set_to_none=True)
+        self.d_steps += 1
+        return {**logs, **reg_logs, "Loss/D/total": loss.detach()}
+
+    def g_step(self, data) -> dict:
+        acc, predict = self.accelerator, self.predicting()
+        self.D.requires_grad_(False)
+        for _ in range(acc.gradient_accumulation_steps):
+            real, labels = next(data)
+            z, noise = self.new_z(real.shape[0]), None
+            if self.cfg.loss.diversity_weight > 0:
+                real, labels, noise = pair_up(real, labels, self.G.make_noise(real.shape[0], device=acc.device))
+            with acc.autocast():
+                loss, logs = self.loss.generator_main(real, labels, z, predict, noise)
+            acc.backward(loss)
+        self.all_reduce_grads(self.G)
+        self.opt_g.step()
+        self.opt_g.zero_grad(set_to_none=True)
+        self.D.requires_grad_(True)
+        return logs
+
+    # -- checkpoints ----------------------------------------------------------------------------------
+    def rank_report(self) -> list[dict]:
+        """Per rank: a checksum of G and D (must agree: the ranks train one model) and of the data seen."""
+        acc = self.accelerator
+        checksum = sum(p.detach().double().sum() for m in (self.G, self.D) for p in m.parameters())
+        mine = torch.tensor([acc.process_index, float(checksum), float(self.data_digest)], dtype=torch.float64, device=acc.device)
+        report = [{"rank": int(r), "weights_checksum": c, "data_digest": d} for r, c, d in acc.gather(mine[None]).cpu().tolist()]
+        sums = [r["weights_checksum"] for r in report]
+        if max(sums) - min(sums) > 1e-6 * max(1.0, abs(sums[0])):
+            raise RuntimeError(f"the ranks' weights have drifted apart (checksums {sums}); gradients are not being averaged.")
+        return report
+
+    def save_checkpoint(self) -> Path:
+        acc = self.accelerator
+        ranks = self.rank_report()
+        acc.wait_for_everyone()
+        rng = {"torch": torch.get_rng_state(), "z": self.z_gen.get_state(),
+               "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+        ckpt.write_rng(ckpt.rng_folder(self.out, self.step), acc.process_index, rng)
+        acc.wait_for_everyone()
+        folder = self.out / "checkpoints" / f"step-{self.step:08d}"
+        if acc.is_main_process:
+            state = {"d_steps": self.d_steps, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
+                     "num_processes": acc.num_processes, "ranks": ranks}
+            optimizers = {"opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                          "scaler": acc.scaler.state_dict() if acc.scaler is not None else {}}
+            folder = ckpt.write_checkpoint(self.out, self.step, {"generator": self.G, "discriminator": self.D, "ema": self.ema},
+                                           optimizers, state, self.cfg.to_yaml(), self.cfg.run.checkpoints_total_limit)
+            logger.info("checkpoint %s", folder)
+        acc.wait_for_everyone()
+        return folder
+
+    def load_checkpoint(self, folder: Path) -> None:
+        acc = self.accelerator
+        saved = ckpt.read_checkpoint(folder, acc.process_index, acc.device)
+        for name, module in (("generator", self.G), ("discriminator", self.D), ("ema", self.ema)):
+            try:
+                module.load_state_dict(saved[name])
+            except RuntimeError as e:
+                raise ValueError(f"checkpoint {folder} does not fit this config ({name}): {str(e).splitlines()[0]} "
+                                 "Resume with the recipe the run was started with, or start a new --output_dir.") from e
+        self.opt_g.load_state_dict(saved["optimizers"]["opt_g"])
+        self.opt_d.load_state_dict(saved["optimizers"]["opt_d"])
+        o = self.cfg.optim  # the optimizer state carries the old hyper-parameters; this run's recipe wins
+        for optimizer, lr in ((self.opt_g, o.lr_g), (self.opt_d, o.lr_d)):
+            for group in optimizer.param_groups:
+                group["lr"], group["betas"] = lr, (o.beta1, o.beta2)
+        if acc.scaler is not None and saved["optimizers"]["scaler"]:
+            acc.scaler.load_state_dict(saved["optimizers"]["scaler"])
+        state, rng = saved["state"], saved["rng"]
+        if rng is not None and state.get("num_processes") == acc.num_processes:
+            torch.set_rng_state(rng["torch"])
+            if rng["cuda"]:
+                torch.cuda.set_rng_state_all(rng["cuda"])
+            self.z_gen.set_state(rng["z"])
+            self.epoch, self.batch_in_epoch = state.get("epoch", 0), state.get("batch_in_epoch", 0)
+        else:
+            self.log("RNG state of %s was saved with another process count: continuing with fresh seeds", folder)
+        self.step, self.d_steps = state["step"], state.get("d_steps", state["step"] * self.cfg.optim.n_critic)
+        self.log("resumed from %s at step %d", folder, self.step)
+
+    # -- samples and export ---------------------------------------------------------------------------
+    def fixed_samples(self) -> np.ndarray:
+        mc = self.model_config
+        classes = [c for c in range(mc.num_classes) for _ in range(2)] if mc.conditional else None
+        return self.pipeline.sample(classes=classes, seeds=list(range(len(classes) if classes else 8)))
+
+    def write_samples(self) -> None:
+        if not self.accelerator.is_main_process:
+            return
+        videos = self.fixed_samples()
+        write_grid_png(videos, self.out / "samples" / f"step-{self.step:08d}.png")
+        write_gif(np.concatenate(list(videos), axis=2), self.out / "samples" / f"step-{self.step:08d}.gif")
+        tracker = self.accelerator.get_tracker("tensorboard", unwrap=True)
+        if tracker is not None and hasattr(tracker, "add_image"):  # the grid: a row per sample, a column per frame
+            tracker.add_image("Samples/ema", frame_grid(videos, max_frames=8), self.step, dataformats="HWC")
+            # The same samples as playing videos (TensorBoard's add_video encodes them with moviepy).
+            tracker.add_video("Samples/video", torch.from_numpy(videos).permute(0, 1, 4, 2, 3), self.step, fps=8)
+
+    def export(self, folder: Path | None = None, metrics: dict | None = None) -> Path:
+        folder = folder or self.out / "model"
+        if self.accelerator.is_main_process:
+            d = self.cfg.data
+            card = {"training_data": f"{d.path} ({self.dataset.format}, split={d.split}, {len(self.dataset)} videos)",
+                    "training_command": "accelerate launch train.py " + " ".join(sys.argv[1:]) if sys.argv[1:] else None,
+                    "steps": self.step, "metrics": metrics}
+            export_model(folder, self.pipeline, self.G, self.D, self.fixed_samples(), card, self.cfg.to_yaml())
+        self.accelerator.wait_for_everyone()
+        return folder
+
+    # -- the loop -------------------------------------------------------------------------------------
+    def _request_stop(self, signum, frame):
+        self.stop_requested = signal.Signals(signum).name
+
+    def train(self) -> Path:
+        cfg, acc, o, r = self.cfg, self.accelerator, self.cfg.optim, self.cfg.run
+        if acc.is_main_process:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "config.yaml").write_text(cfg.to_yaml())
+        resume = ckpt.resolve_resume(r.resume, self.out)
+        if resume is not None:
+            self.load_checkpoint(resume)
+        acc.init_trackers("hrvgan")
+        self.log("training %s on %d videos (%s) with %d process(es), batch %d/process, %d classes: %s",
+                 self.model_config.preset, len(self.dataset), self.dataset.format, acc.num_processes,
+                 o.batch_size, self.model_config.num_classes, self.model_config.class_names)
+        old_handlers = {s: signal.signal(s, self._request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
+        data = self.batches()
+        bar = tqdm(total=o.max_steps, initial=self.step, disable=not acc.is_main_process, desc="train", unit="step")
+        t_start, step_start, last_good = time.perf_counter(), self.step, None
+        try:
+            while self.step < o.max_steps:
+                logs = {}
+                for _ in range(o.n_critic):
+                    logs.update(self.d_step(data))
+                if self.step >= o.d_warmup_steps:  # a fresh critic's first gradients would only damage a trained G
+                    logs.update(self.g_step(data))
+                    self.update_ema()
+                self.step += 1
+                values = {k: float(v) for k, v in logs.items()}
+                bad = [k for k, v in values.items() if not math.isfinite(v)]
+                if bad:
+                    raise FloatingPointError(
+                        f"{', '.join(bad)} became {values[bad[0]]} at step {self.step}; stopping. The last good "
+                        f"checkpoint is {last_good or ckpt.resolve_resume('latest', self.out) or 'none'}: lower the "
+                        "learning rates or use mixed_precision=no, and resume from it.")
+                elapsed = max(time.perf_counter() - t_start, 1e-9)
+                vps = ((self.step - step_start) * o.batch_size * (o.n_critic + 1) * acc.gradient_accumulation_steps
+                       * acc.num_processes / elapsed)
+                if self.step % r.log_every == 0 or self.step == o.max_steps:
+                    acc.log({**values, "Perf/videos_per_s": vps, "Perf/data_share": self.data_time / elapsed}, step=self.step)
+                bar.set_postfix(d=f"{values['Loss/D/total']:.3f}", g=f"{values.get('Loss/G/adv', float('nan')):.3f}",
+                                vps=f"{vps:.1f}")
+                bar.update(1)
+                if self.step % r.checkpoint_every == 0:
+                    last_good = self.save_checkpoint()
+                if r.sample_every and self.step % r.sample_every == 0:
+                    self.write_samples()
+                if r.export_every and self.step % r.export_every == 0:
+                    self.export()
+                if self.stop_requested:
+                    break
+        finally:
+            bar.close()
+            for s, h in old_handlers.items():
+                signal.signal(s, h)
+        if self.stop_requested:
+            self.log("%s received: saving a checkpoint at step %d before exiting", self.stop_requested, self.step)
+            self.save_checkpoint()
+            acc.end_training()
+            raise KeyboardInterrupt(f"stopped by {self.stop_requested}; resume with --resume latest")
+        self.save_checkpoint()
+        folder = self.export()
+        if cfg.hub.push_to_hub and acc.is_main_process:
+            self.push_ok = push_folder(folder, cfg.hub, f"HRVGAN weights at step {self.step}")
+        acc.end_training()
+        return folder
+
+
+def train(cfg: TrainConfig) -> Trainer:
+    trainer = Trainer(cfg)
+    trainer.train()
+    return trainer

@@ -1,0 +1,85 @@
+"""The loss phases of one training step (Algorithm 1), as stylegan3's loss module names them:
+
+    Dmain  the critic's adversarial loss on real and generated clips (+ the drift term)
+    Dreg   the critic's regularisation: the gradient penalty of eq. 6, every ``gp_every`` critic steps
+    Gmain  the generator's adversarial loss (+ eq. 10's pixel loss on predicted frames, SSIM, diversity)
+
+Each phase returns its loss and the scalars it logs, named by path (``Loss/D/gp``).  The terms
+themselves are the pure functions of :mod:`hrvgan.losses`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .. import augment, losses
+from ..networks import Discriminator, Generator
+from .config import LossConfig
+
+
+class GANLoss:
+    def __init__(self, G: Generator, D: Discriminator, cfg: LossConfig):
+        self.G, self.D, self.cfg = G, D, cfg
+        self.context_frames = G.config.context_frames
+
+    def fake_clips(self, real: torch.Tensor, labels, z: torch.Tensor, predict: bool, noise=None) -> torch.Tensor:
+        """Generated clips; on prediction steps the first m frames are the real context X and the rest G's Y-hat."""
+        if not predict:
+            return self.G(z, labels, noise=noise)
+        m = self.context_frames
+        context = real[:, :, :m]
+        out = self.G(z, labels, context=context, noise=noise)
+        return torch.cat([context.to(out.dtype), out[:, :, m:]], dim=2)
+
+    def critic_main(self, real: torch.Tensor, fake: torch.Tensor, labels) -> tuple[torch.Tensor, dict]:
+        """Dmain on clips already augmented (one draw each for real and fake; Dreg sees the same pair)."""
+        real_scores, fake_scores = self.D(real, labels).float(), self.D(fake, labels).float()
+        loss = losses.D_LOSSES[self.cfg.kind](real_scores, fake_scores)                    # Loss/D/adv: eq. 5 or 13
+        logs = {"Loss/D/adv": loss.detach(), "Scores/real": real_scores.detach().mean(),
+                "Scores/fake": fake_scores.detach().mean()}
+        if self.cfg.kind == "wgan-gp":
+            drift = losses.drift_penalty(real_scores)                                        # Loss/D/drift: E[D(x)^2]
+            loss = loss + self.cfg.drift_weight * drift
+            logs["Loss/D/drift"] = drift.detach()
+        return loss, logs
+
+    def critic_reg(self, real: torch.Tensor, fake: torch.Tensor, labels, d_step: int) -> tuple[torch.Tensor, dict]:
+        """Dreg: the gradient penalty (eq. 6), lazily every ``gp_every`` critic steps and scaled up to match."""
+        cfg = self.cfg
+        if cfg.kind != "wgan-gp" or cfg.gp_weight == 0 or d_step % cfg.gp_every:
+            return real.new_zeros(()), {}
+        gp = losses.gradient_penalty(self.D, real, fake, labels).float()                     # Loss/D/gp
+        return cfg.gp_weight * cfg.gp_every * gp, {"Loss/D/gp": gp.detach()}
+
+    def generator_main(self, real: torch.Tensor, labels, z: torch.Tensor, predict: bool, noise) -> tuple[torch.Tensor, dict]:
+        """Gmain; with a diversity weight, videos i and half + i share class, context and noise but not z."""
+        cfg = self.cfg
+        fake = self.fake_clips(real, labels, z, predict, noise)
+        adv = losses.G_LOSSES[cfg.kind](self.D(augment.augment(fake, cfg.augment), labels).float())   # Loss/G/adv
+        logs = {"Loss/G/adv": adv.detach()}
+        if predict:
+            m = self.context_frames
+            pixel = losses.mse_loss(fake[:, :, m:].float(), real[:, :, m:].float())          # eq. 10: Y-hat vs Y
+            loss = losses.combined_loss(adv, pixel, cfg.adv_weight, cfg.mse_weight)           # eq. 15
+            logs["Loss/G/mse"] = pixel.detach()
+            if cfg.ssim_weight > 0:
+                structure = losses.ssim_loss(fake[:, :, m:].float(), real[:, :, m:].float())  # Loss/G/ssim
+                loss = loss + cfg.ssim_weight * structure
+                logs["Loss/G/ssim"] = structure.detach()
+        else:
+            loss = cfg.adv_weight * adv
+        half = real.shape[0] // 2
+        if cfg.diversity_weight > 0 and half > 0:
+            ms = losses.mode_seeking_loss(fake[:half].float(), fake[half:2 * half].float(),
+                                          z[:half], z[half:2 * half])                         # Loss/G/diversity
+            loss = loss + cfg.diversity_weight * ms
+            logs["Loss/G/diversity"] = ms.detach()
+        return loss, logs
+
+
+def pair_up(real: torch.Tensor, labels, noise: list | None) -> tuple:
+    """For the diversity term: rows half + i repeat rows i (class, context, noise inputs), so only z differs.
+    (With their own noise the term would pay G for louder grain, not for using z.)"""
+    half = real.shape[0] // 2
+    twice = lambda x: torch.cat([x[:half], x[:half], x[2 * half:]])  # noqa: E731
+    return twice(real), None if labels is None else twice(labels), None if noise is None else [twice(n) for n in noise]
