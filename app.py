@@ -9,6 +9,7 @@ internet unless HRVGAN_MODEL names a Hub repo.
 """
 
 import functools
+import logging
 import os
 from pathlib import Path
 
@@ -18,8 +19,12 @@ import gradio as gr  # noqa: E402
 
 from hrvgan import demo  # noqa: E402
 
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+logger = logging.getLogger("hrvgan.app")
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+CLIPS = demo.example_clips(EXAMPLES / "clips")   # held-out real clips for the Predict tab
 try:
-    MODELS = demo.load_models()
+    MODELS = demo.load_models(clips=CLIPS)
 except (FileNotFoundError, NotADirectoryError, ValueError, ConnectionError) as e:
     raise SystemExit(f"error: could not load the model: {e}\nSet HRVGAN_MODEL to a model folder or Hub repo id.") from None
 FIRST = next(iter(MODELS.values()))
@@ -39,32 +44,67 @@ CSS = """
 
 
 def _friendly(fn):
-    """Turn bad input into a message in the UI (gr.Error), never a traceback."""
+    """Turn bad input into a message in the UI (gr.Error): one log line, no traceback, no server paths."""
     @functools.wraps(fn)  # keeps the parameter names (and defaults) that the API page and gradio_client show
     def wrapped(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except ValueError as e:  # DemoError and the library's own checks (class, seed, ...) say what was wrong
-            raise gr.Error(str(e)) from None
+            logger.info("bad request to %s: %s", fn.__name__, e)
+            raise gr.Error(str(e), print_exception=False) from None
     return wrapped
+
+
+class AnyNumber(gr.Number):
+    """A number box that hands the function what was sent (a string, None, 3.7) unrounded: the library's checks
+    then say what is wrong with it, where gr.Number would round 3.7 to 4 or fail on a string without a word."""
+
+    def preprocess(self, payload):
+        return payload
+
+    def get_block_name(self) -> str:
+        return "number"
+
+
+class AnySlider(gr.Slider):
+    """A slider whose API value reaches the function as sent (see AnyNumber)."""
+
+    def preprocess(self, payload):
+        return payload
+
+    def get_block_name(self) -> str:
+        return "slider"
+
+
+class AnyRadio(gr.Radio):
+    """Radio buttons whose API value reaches the function as sent (see AnyNumber)."""
+
+    def preprocess(self, payload):
+        return payload
+
+    def get_block_name(self) -> str:
+        return "radio"
+
+
+def served(model_name) -> demo.LoadedModel:
+    return MODELS.get(model_name) or FIRST
 
 
 # Every API input has a default (None where the model decides: the first class, the first clip).
 @_friendly
 def sample(model_name=None, class_name=None, seed=0, num_videos=4, truncation=1.0, fps=8):
-    return demo.sample(MODELS, model_name, class_name, seed, num_videos, truncation, fps)
+    return served(model_name).sample(class_name, seed, num_videos, truncation, fps)
 
 
 @_friendly
 def interpolate(model_name=None, seed_a=0, seed_b=1, class_a=None, class_b=None, steps=8, mode="slerp", fps=8):
-    walk, grid, view, n = demo.interpolate(MODELS, model_name, seed_a, seed_b, class_a, class_b, steps, mode, fps)
+    walk, grid, view, n = served(model_name).interpolate(seed_a, seed_b, class_a, class_b, steps, mode, fps)
     return walk, grid, view, gr.Slider(minimum=1, maximum=n, value=1, step=1, interactive=True)
 
 
 @_friendly
 def predict(model_name=None, clip=None, upload=None, class_name=None, seed=0, fps=8):
-    clip = clip or next(iter(CLIPS), None)
-    return demo.predict(MODELS, model_name, clip, upload, class_name, seed, fps, clips=CLIPS)
+    return served(model_name).predict(clip, upload, class_name, seed, fps)
 
 
 def on_model_change(model_name):
@@ -80,7 +120,7 @@ def on_model_change(model_name):
 def on_clip_change(model_name, clip):
     """Picking a shipped clip selects the class it shows."""
     loaded = MODELS[model_name]
-    return gr.Dropdown(value=demo.class_of_clip(loaded, clip) or gr.skip()) if loaded.model.class_names else gr.skip()
+    return gr.Dropdown(value=loaded.class_of_clip(clip) or gr.skip()) if loaded.model.class_names else gr.skip()
 
 
 def random_seed():
@@ -92,11 +132,9 @@ classes = FIRST.model.class_names
 choices = classes or [demo.NO_CLASS]     # an unconditional model still gives the (hidden) class inputs a value
 conditional = bool(classes)
 # The shipped examples/ show the default model: only offered when that is the model served.
-EXAMPLES = Path(__file__).resolve().parent / "examples"
 DEFAULT_MODEL = not os.environ.get("HRVGAN_MODEL")
 EXAMPLE_GIFS = ([(str(EXAMPLES / f"{demo.slug(c)}.gif"), c) for c in classes if (EXAMPLES / f"{demo.slug(c)}.gif").exists()]
                 if DEFAULT_MODEL else [])
-CLIPS = demo.example_clips(EXAMPLES / "clips")   # held-out real clips for the Predict tab
 PREDICTS = FIRST.predictor is not None
 
 with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app:
@@ -110,11 +148,11 @@ with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app
             with gr.Column(scale=1):
                 class_dd = gr.Dropdown(choices, value=choices[0], label="Class", visible=conditional)
                 with gr.Row():
-                    seed = gr.Number(0, label="Seed", precision=0, info=f"0 to {demo.SEED_LIMIT}")
+                    seed = AnyNumber(0, label="Seed", info=f"0 to {demo.SEED_LIMIT}")
                     dice = gr.Button("🎲 Random seed", size="sm")
-                num_videos = gr.Slider(1, demo.MAX_VIDEOS, value=4, step=1, label="Number of videos (seeds seed, seed+1, ...)")
-                truncation = gr.Slider(0.05, 2.0, value=1.0, step=0.05, label="Truncation (lower = closer to the class average)")
-                fps = gr.Slider(1, 30, value=8, step=1, label="Frames per second")
+                num_videos = AnySlider(1, demo.MAX_VIDEOS, value=4, step=1, label="Number of videos (seeds seed, seed+1, ...)")
+                truncation = AnySlider(0.05, 2.0, value=1.0, step=0.05, label="Truncation (lower = closer to the class average)")
+                fps = AnySlider(1, 30, value=8, step=1, label="Frames per second")
                 go = gr.Button("Generate", variant="primary")
             with gr.Column(scale=2):
                 video_out = gr.Video(label="Videos", format="mp4", autoplay=True, loop=True, height=320,
@@ -133,14 +171,14 @@ with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app
         with gr.Row():
             with gr.Column(scale=1):
                 with gr.Row():
-                    seed_a = gr.Number(0, label="Seed A", precision=0, info=f"0 to {demo.SEED_LIMIT}")
-                    seed_b = gr.Number(1, label="Seed B", precision=0, info=f"0 to {demo.SEED_LIMIT}")
+                    seed_a = AnyNumber(0, label="Seed A", info=f"0 to {demo.SEED_LIMIT}")
+                    seed_b = AnyNumber(1, label="Seed B", info=f"0 to {demo.SEED_LIMIT}")
                 with gr.Row():
                     class_a = gr.Dropdown(choices, value=choices[0], label="Class A", visible=conditional)
                     class_b = gr.Dropdown(choices, value=choices[-1], label="Class B", visible=conditional)
-                steps = gr.Slider(2, demo.MAX_STEPS, value=8, step=1, label="Steps")
-                mode = gr.Radio(["slerp", "lerp"], value="slerp", label="Path (slerp follows the latent sphere)")
-                fps_i = gr.Slider(1, 30, value=8, step=1, label="Frames per second")
+                steps = AnySlider(2, demo.MAX_STEPS, value=8, step=1, label="Steps")
+                mode = AnyRadio(["slerp", "lerp"], value="slerp", label="Path (slerp follows the latent sphere)")
+                fps_i = AnySlider(1, 30, value=8, step=1, label="Frames per second")
                 go_i = gr.Button("Interpolate", variant="primary")
             with gr.Column(scale=2):
                 scrub = gr.Slider(1, 8, value=1, step=1, label="Step along the path (drag: no new generation)")
@@ -156,16 +194,17 @@ with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app
     with gr.Tab("Predict"):
         gr.Markdown("The model is given the first frames of a clip and predicts the frames that follow "
                     "(paper eqs. 10 and 15). The shipped clips are real videos of performers the model never saw."
-                    + ("" if PREDICTS else "\n\n**This model only generates: it was not trained to predict.**"))
+                    + ("" if PREDICTS else "\n\n**This model only generates: it was not trained to predict.**"
+                       + (f" Its predict/ model could not be loaded: {FIRST.predictor_error}" if FIRST.predictor_error else "")))
         with gr.Row():
             with gr.Column(scale=1):
                 clip_dd = gr.Dropdown(list(CLIPS) or [""], value=next(iter(CLIPS), ""), label="Held-out clip")
                 upload = gr.File(label="...or upload a short video (its first frames are the context)",
                                  file_types=["video", ".gif"], type="filepath")
                 class_p = gr.Dropdown(choices, value=choices[0], label="Class", visible=conditional)
-                seed_p = gr.Number(0, label="Seed (another seed, another plausible future)", precision=0,
+                seed_p = AnyNumber(0, label="Seed (another seed, another plausible future)", 
                                    info=f"0 to {demo.SEED_LIMIT}")
-                fps_p = gr.Slider(1, 30, value=8, step=1, label="Frames per second")
+                fps_p = AnySlider(1, 30, value=8, step=1, label="Frames per second")
                 go_p = gr.Button("Predict", variant="primary")
             with gr.Column(scale=2):
                 pred_out = gr.Video(label="Left: context, then the prediction. Right: context, then what really happened",

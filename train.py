@@ -2,7 +2,8 @@
 
     accelerate launch train.py --config configs/weizmann-64.yaml --data ../shared/data/weizmann-actions
     python train.py --config configs/tiny.yaml --data tests/data/weizmann-mini --max_steps 50
-    ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes 2 train.py --config configs/tiny.yaml ...
+    ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes 2 train.py --config configs/tiny.yaml \\
+        --data tests/data/weizmann-mini --output_dir runs/tiny-2
     accelerate launch --mixed_precision bf16 train.py --config configs/paper-256.yaml --data UCF-101/ \\
         --push_to_hub --hub_model_id you/hrvgan-ucf101
 

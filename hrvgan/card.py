@@ -6,14 +6,7 @@ import yaml
 from huggingface_hub import ModelCard
 
 from .config import ModelConfig
-
-
-def known_metric_keys() -> set[str]:
-    from .metrics.evaluate import TABLE_ROWS
-
-    return {key for _, key, _ in TABLE_ROWS} | {"inception_score_std", "inception_score_c3d_std", "motion_real",
-                                               "motion_generated", "motion_real_train", "num_generated", "num_real_test_clips",
-                                               "num_real_train_clips", "num_prediction_clips"}
+from .metrics.table import known_metric_keys, markdown_table
 
 
 def model_card(config: ModelConfig, *, training_data: str | None = None, training_command: str | None = None,
@@ -55,11 +48,10 @@ def model_card(config: ModelConfig, *, training_data: str | None = None, trainin
         lines += ["Trained with:", "", "```bash", training_command, "```", ""]
     lines += ["## Metrics", ""]
     if metrics:
-        from .metrics.evaluate import markdown_table  # the readable table for `hrvgan evaluate` results
 
         known = markdown_table(metrics)
         other = {k: v for k, v in metrics.items()
-                 if k not in known_metric_keys() and not isinstance(v, list)}  # lists (per level/frame): see metrics.json
+                 if k not in known_metric_keys() and not isinstance(v, (list, dict))}  # per level/class: metrics.json
         lines += [known] if known.count("\n") > 1 else []
         if other:
             lines += ["", "| metric | value |", "|---|---|"]

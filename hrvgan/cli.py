@@ -1,11 +1,11 @@
 """`python -m hrvgan sample|evaluate ...`: the command line.
 
 Examples:
-  python -m hrvgan sample --model weights --class jack --seed 0 --out jack.mp4
-  python -m hrvgan sample --model weights --class wave1 --seed 0 1 2 3 --grid wave1.png --gif wave1.gif
-  python -m hrvgan predict --model weights --input clip.mp4 --class "jumping jack" --out next.mp4 --grid next.png
+  python -m hrvgan sample --model weights --class "jumping jack" --seed 0 --out jack.mp4
+  python -m hrvgan sample --model weights --class "one-hand wave" --seed 0 1 2 3 --grid wave.png --gif wave.gif
+  python -m hrvgan predict --model weights --input examples/clips/jumping-jack-performer7.mp4 --class "jumping jack" --out next.mp4
   python -m hrvgan evaluate --model weights --data ../shared/data/weizmann-actions --json metrics.json
-  python -m hrvgan train-classifier --data ../shared/data/weizmann-actions --out weights/classifier
+  python -m hrvgan train-classifier --data ../shared/data/weizmann-actions --out my-classifier --steps 50
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def _predict(args) -> int:
     if model.config.conditional and args.class_ is None:
         raise ValueError(f"this model is class-conditional; pass --class with one of {model.class_names}.")
     predicted = model.predict(context, classes=args.class_, seeds=args.seed, truncation=args.truncation)[0]
-    from .data import resize_video
+    from .video import resize_video
     context = resize_video(context, model.config.resolution)
     whole = np.concatenate([context, predicted]) if args.with_context else predicted
     if args.out:
@@ -94,17 +94,18 @@ def _calibrate(args) -> int:
     from .metrics.evaluate import real_clips
 
     common = dict(frames=args.frames, resolution=args.resolution, data_format=args.data_format, progress=False)
-    test, _ = real_clips(VideoDataset(args.data, split="test", **common), 8)
-    train, _ = real_clips(VideoDataset(args.data, split="train", **common), 4)
+    test, test_labels = real_clips(VideoDataset(args.data, split="test", **common), 8)
+    train, train_labels = real_clips(VideoDataset(args.data, split="train", **common), 4)
     start = time.perf_counter()
-    table = calibrate(train, test)
+    table = calibrate(train, test, train_labels=train_labels, test_labels=test_labels)
     seconds = time.perf_counter() - start
     print(f"SWD x10^3 against {len(test)} real test clips, finest level first ({len(train)} train clips; "
-          f"{seconds:.1f} s for {2 * len(table)} distances)")
-    print("| train clips | frames | frame differences |")
-    print("|---|---|---|")
+          f"{seconds:.1f} s for {4 * len(table)} distance lists)")
+    print("| train clips | frames | frame differences | moving regions: frames | moving regions: differences |")
+    print("|---|---|---|---|---|")
     for name, row in table.items():
-        print(f"| {name} | {' / '.join(f'{v:.1f}' for v in row['frames'])} | {' / '.join(f'{v:.1f}' for v in row['motion'])} |")
+        cells = [" / ".join(f"{v:.1f}" for v in row[k]) for k in ("frames", "motion", "moving_frames", "moving_motion")]
+        print(f"| {name} | {' | '.join(cells)} |")
     if args.json:
         Path(args.json).write_text(json.dumps(table, indent=2) + "\n")
     return 0

@@ -21,7 +21,7 @@ from PIL import Image
 from torch.utils.data import Dataset, Sampler
 from tqdm.auto import tqdm
 
-from .video import read_video, to_float
+from .video import read_video, resize_video, to_float
 
 logger = logging.getLogger(__name__)
 
@@ -55,18 +55,6 @@ def read_strip(path, axis: int) -> np.ndarray:
     rgb = rgb[:, : n * size] if axis == 1 else rgb[: n * size]
     frames = np.split(rgb, n, axis=axis)
     return np.stack(frames)
-
-
-def resize_video(frames: np.ndarray, resolution: int) -> np.ndarray:
-    """Centre-crop to a square, then resize each frame to resolution x resolution."""
-    t, h, w, _ = frames.shape
-    s = min(h, w)
-    y, x = (h - s) // 2, (w - s) // 2
-    frames = frames[:, y:y + s, x:x + s]
-    if s == resolution:
-        return np.ascontiguousarray(frames)
-    return np.stack([np.asarray(Image.fromarray(f).resize((resolution, resolution), Image.BICUBIC if s < resolution else Image.BOX))
-                     for f in frames])
 
 
 # --- listing: a dataset folder -> items + class names ---------------------------------------------

@@ -17,8 +17,9 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .config import ModelConfig
+from .inputs import InputError, check_mode, check_seed, check_steps, check_truncation
 from .networks import Generator
-from .video import to_float, to_uint8
+from .video import resize_video, to_float, to_uint8
 
 logger = logging.getLogger(__name__)
 
@@ -26,17 +27,8 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 CARD_NAME = "README.md"
 PICKLE_NAMES = ("pytorch_model.bin", "model.pt", "model.pth", "model.ckpt")
-MAX_SEED = 2**63 - 1
 NOISE_STREAM = 2**63  # a seed's noise inputs come from seed | NOISE_STREAM: never another seed's z
 CHUNK = 4  # videos per generator call; fixed so that output never depends on the batch
-
-
-def check_seed(seed) -> int:
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r} ({type(seed).__name__}).")
-    if not 0 <= int(seed) <= MAX_SEED:
-        raise ValueError(f"seed must be between 0 and {MAX_SEED}, got {seed}.")
-    return int(seed)
 
 
 def latent(seed: int, latent_dim: int) -> torch.Tensor:
@@ -95,23 +87,24 @@ class HRVGAN(
         return next(self.generator.parameters()).device
 
     def class_index(self, cls) -> int:
-        """A class given by name or index -> index, with an error that lists the choices."""
+        """A class given by name or index -> index, with an error that lists the choices (the one place classes
+        are checked: the CLI and the demo pass what the user typed)."""
         names = self.class_names
         if not names:
-            raise ValueError("this model is unconditional: it has no classes; pass classes=None.")
+            raise InputError("this model is unconditional: it has no classes; pass classes=None.")
         if isinstance(cls, (bool, np.bool_)):
-            raise ValueError(f"class must be a name or an index, got {cls!r}.")
+            raise InputError(f"class must be a name or an index, got {cls!r}.")
         if isinstance(cls, (int, np.integer)):
             if not 0 <= int(cls) < len(names):
-                raise ValueError(f"class index {cls} is out of range: this model has {len(names)} classes (0-{len(names) - 1}): {names}.")
+                raise InputError(f"class index {cls} is out of range: this model has {len(names)} classes (0-{len(names) - 1}): {names}.")
             return int(cls)
         if isinstance(cls, str):
             if cls in names:
                 return names.index(cls)
             if cls.isdigit() and int(cls) < len(names):
                 return int(cls)
-            raise ValueError(f"unknown class {cls!r}; this model's classes are {names}.")
-        raise ValueError(f"class must be a name or an index, got {cls!r} ({type(cls).__name__}).")
+            raise InputError(f"unknown class {cls!r}; this model's classes are {names}.")
+        raise InputError(f"class must be a name or an index, got {cls!r} ({type(cls).__name__}).")
 
     # -- generation ------------------------------------------------------------------------------
     @property
@@ -136,8 +129,7 @@ class HRVGAN(
         kernels give bit-different results for different batch sizes, but not for different
         positions in a batch, so a seed gives the same video however many are asked for.
         """
-        if not (truncation > 0):
-            raise ValueError(f"truncation must be > 0 (1.0 = none), got {truncation}.")
+        truncation = check_truncation(truncation)
         n, out = z.shape[0], []
         noise_seeds = [0] * n if noise_seeds is None else [check_seed(s) for s in noise_seeds]
         if len(noise_seeds) != n:
@@ -200,7 +192,6 @@ class HRVGAN(
             raise ValueError(f"this model predicts from {m} context frames; the clip has only {context.shape[1]}.")
         context = context[:, -m:]
         if context.shape[2:4] != (c.resolution, c.resolution):
-            from .data import resize_video
             context = np.stack([resize_video(clip, c.resolution) for clip in context])
         n = len(context)
         seeds = [check_seed(s) for s in _listify(0 if seeds is None else seeds)]
@@ -239,10 +230,7 @@ class HRVGAN(
         For conditional models the class embedding moves linearly from class_a to class_b
         (class_b defaults to class_a).
         """
-        if mode not in ("slerp", "lerp"):
-            raise ValueError(f"mode must be 'slerp' or 'lerp', got {mode!r}.")
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
-            raise ValueError(f"steps must be an integer >= 2, got {steps!r}.")
+        mode, steps = check_mode(mode), check_steps(steps)
         za, zb = latent(seed_a, self.config.latent_dim), latent(seed_b, self.config.latent_dim)
         ts = [i / (steps - 1) for i in range(steps)]
         mix = slerp if mode == "slerp" else (lambda a, b, t: (1 - t) * a + t * b)
@@ -305,11 +293,21 @@ class HRVGAN(
     @classmethod
     def companion_predictor(cls, path_or_repo_id, **kwargs) -> "HRVGAN | None":
         """The prediction model a generation model ships in its ``predict/`` subfolder (as ``weights/``
-        does), or None if there is none (or it cannot be reached)."""
+        does), or None if it has none.  One that is there but broken raises its error: never dropped."""
+        predictor, error = cls.companion_predictor_or_error(path_or_repo_id, **kwargs)
+        if error:
+            raise ValueError(f"the predict/ model of {path_or_repo_id} could not be loaded: {error}")
+        return predictor
+
+    @classmethod
+    def companion_predictor_or_error(cls, path_or_repo_id, **kwargs) -> "tuple[HRVGAN | None, str | None]":
+        """(the ``predict/`` model or None, why one that exists could not be loaded or None)."""
         try:
-            return cls.from_pretrained(path_or_repo_id, subfolder="predict", **kwargs)
-        except (FileNotFoundError, ConnectionError, ValueError):
-            return None
+            return cls.from_pretrained(path_or_repo_id, subfolder="predict", **kwargs), None
+        except FileNotFoundError:
+            return None, None          # no predict/ folder (or no such file in the Hub repo)
+        except (ConnectionError, ValueError, OSError) as e:
+            return None, str(e)
 
 
 def _looks_like_path(s: str) -> bool:

@@ -16,6 +16,7 @@ import av
 import imageio.v3 as iio
 import numpy as np
 import torch
+from PIL import Image
 
 
 def to_uint8(video: torch.Tensor) -> np.ndarray:
@@ -28,6 +29,18 @@ def to_float(videos: np.ndarray) -> torch.Tensor:
     """numpy uint8 (B, T, H, W, 3) -> float (B, 3, T, H, W) in [-1, 1]: the inverse of to_uint8."""
     videos = np.require(videos, requirements=["C", "W"])  # copies only read-only (memory-mapped) or strided input
     return torch.from_numpy(videos).permute(0, 4, 1, 2, 3).float().div(127.5).sub(1)
+
+
+def resize_video(frames: np.ndarray, resolution: int) -> np.ndarray:
+    """Centre-crop to a square, then resize each frame to resolution x resolution."""
+    t, h, w, _ = frames.shape
+    s = min(h, w)
+    y, x = (h - s) // 2, (w - s) // 2
+    frames = frames[:, y:y + s, x:x + s]
+    if s == resolution:
+        return np.ascontiguousarray(frames)
+    return np.stack([np.asarray(Image.fromarray(f).resize((resolution, resolution), Image.BICUBIC if s < resolution else Image.BOX))
+                     for f in frames])
 
 
 def _check_video(frames: np.ndarray) -> np.ndarray:

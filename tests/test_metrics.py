@@ -135,6 +135,16 @@ def test_evaluate_cli_writes_every_key(tmp_path, weizmann):
         assert key in results and results[key] is not None, key
     assert 1 <= results["inception_score"] <= 4
     assert results["num_real_test_clips"] == 8 * 8
+    # Where the clips move, class by class, a value per level (finest first), beside real train <-> test.
+    for kind in ("frames", "motion"):
+        for who in ("generated", "train"):
+            levels = results[f"swd_moving_{kind}_{who}_vs_test"]
+            per_class = results[f"swd_moving_{kind}_{who}_vs_test_per_class"]
+            assert len(levels) == 2 and all(v > 0 for v in levels)                      # 32 px: levels 32 and 16
+            assert sorted(per_class) == ["bend", "jack", "wave1", "wave2"]
+            assert levels == pytest.approx(np.mean(list(per_class.values()), axis=0).tolist())
+        # an untrained generator's moving regions are noise: far from real, unlike the real train clips
+        assert (results[f"swd_moving_{kind}_generated_vs_test"][0] > 1.5 * results[f"swd_moving_{kind}_train_vs_test"][0])
     # Motion against both real splits: the train clips' own ratio is the reference a perfect copy would read.
     from hrvgan.data import VideoDataset
     from hrvgan.metrics.evaluate import real_clips

@@ -101,12 +101,15 @@ def degrade(videos: np.ndarray, kind: str) -> np.ndarray:
     return fns[kind](videos)
 
 
-def calibrate(train: np.ndarray, test: np.ndarray, swd_kwargs: dict | None = None) -> dict:
-    """SWD (frames and motion) of real train clips and of each degraded copy against real test clips."""
-    from .swd import swd, swd_moving
+def calibrate(train: np.ndarray, test: np.ndarray, swd_kwargs: dict | None = None, train_labels=None,
+              test_labels=None) -> dict:
+    """SWD of real train clips and of each degraded copy against real test clips: whole frames and frame
+    differences, and the same restricted to moving regions (class by class when labels are given)."""
+    from .swd import swd, swd_moving_by_class
 
     kw = swd_kwargs or {}
     rows = {"real": train, **{kind: degrade(train, kind) for kind in DEGRADATIONS + MOTION_DEGRADATIONS + UNSEEN}}
+    moving = lambda v, m: swd_moving_by_class(v, train_labels, test, test_labels, motion=m, **kw)[0]  # noqa: E731
     return {name: {"frames": swd(v, test, **kw), "motion": swd(v, test, motion=True, **kw),
-                   "moving_frames": swd_moving(v, test, **kw), "moving_motion": swd_moving(v, test, motion=True, **kw)}
+                   "moving_frames": moving(v, False), "moving_motion": moving(v, True)}
             for name, v in rows.items()}

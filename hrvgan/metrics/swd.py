@@ -115,13 +115,18 @@ def swd(videos_a: np.ndarray, videos_b: np.ndarray, motion: bool = False, descri
 # sweeps is a large, smooth shape in a small part of the frame.  `swd_moving` draws its descriptors only
 # where the clip moves, with one rule for both sets: at each level, among every patch position of every
 # frame drawn, the `fraction` with the most motion (mean |frame difference| under the patch, the frame's
-# change from the one before it).  The coarse levels then see whole limbs and fans in their context.
+# change from the one before it, averaged over the clip: where it moves at any moment).  The coarse levels
+# then see whole limbs and fans in their context.
 
-def _motion_energy(videos: np.ndarray, v: np.ndarray, f: np.ndarray) -> torch.Tensor:
-    """Mean |frame f - frame f-1| over colour channels, (count, 1, H, W)."""
-    now = torch.from_numpy(videos[v, f]).float()
-    before = torch.from_numpy(videos[v, f - 1]).float()
-    return (now - before).abs().mean(dim=-1)[:, None]
+def _swept(videos: np.ndarray, v: np.ndarray) -> torch.Tensor:
+    """Where each clip moves at any moment: mean |frame difference| over its whole length, (count, 1, H, W) for
+    the clips ``v``.  Frames are judged over this region at every moment, limb or no limb: a fan left where a
+    limb has been lies in it, while one frame's own difference marks only where the limb is now."""
+    maps = {}
+    for i in np.unique(v):
+        x = torch.from_numpy(videos[i]).float()
+        maps[i] = (x[1:] - x[:-1]).abs().mean(dim=(0, 3))
+    return torch.stack([maps[i] for i in v])[:, None]
 
 
 def _moving_descriptors(level: torch.Tensor, energy: torch.Tensor, count: int, fraction: float,
@@ -162,7 +167,7 @@ def swd_moving(videos_a: np.ndarray, videos_b: np.ndarray, motion: bool = False,
         n, t = videos.shape[:2]
         pick = torch.randperm(n * (t - 1), generator=gen)[:max_frames].numpy()
         v, f = pick // (t - 1), pick % (t - 1) + 1                           # frames 1..T-1: each has a before
-        energy = _motion_energy(videos, v, f)
+        energy = _swept(videos, v)
         x = torch.from_numpy(videos[v, f]).float()
         if motion:
             x = x - torch.from_numpy(videos[v, f - 1]).float()
@@ -171,3 +176,17 @@ def swd_moving(videos_a: np.ndarray, videos_b: np.ndarray, motion: bool = False,
     return [1e3 * sliced_wasserstein(_moving_descriptors(la, ea, descriptors, fraction, gen),
                                      _moving_descriptors(lb, eb, descriptors, fraction, gen), directions, repeats, gen)
             for la, lb in zip(pa, pb)]
+
+
+def swd_moving_by_class(videos_a: np.ndarray, labels_a, videos_b: np.ndarray, labels_b, motion: bool = False,
+                        **kwargs) -> tuple[list[float], dict]:
+    """:func:`swd_moving` class by class (like against like: a fan over a jumping jack is compared with real jumping
+    jacks, not diluted by the other actions), averaged over the classes; and the per-class lists.  Without
+    labels (an unconditional model) the whole sets are compared."""
+    if labels_a is None or labels_b is None:
+        return swd_moving(videos_a, videos_b, motion=motion, **kwargs), {}
+    labels_a, labels_b = np.asarray(labels_a), np.asarray(labels_b)
+    kwargs.setdefault("max_frames", 256)
+    per_class = {int(c): swd_moving(videos_a[labels_a == c], videos_b[labels_b == c], motion=motion, **kwargs)
+                 for c in np.unique(labels_b) if (labels_a == c).any()}
+    return np.mean(list(per_class.values()), axis=0).tolist(), per_class
