@@ -171,3 +171,80 @@ def test_resize_and_centre_crop(tmp_path):
     ds = VideoDataset(root.parent, frames=4, resolution=20, split="all", cache_dir=tmp_path / "c", progress=False)
     v = ds.video(0)
     assert v.shape == (10, 20, 20, 3) and v.mean() > 150
+
+
+def _two_classes(tmp_path, empty_class_files=1):
+    root = tmp_path / "videos"
+    (root / "walk").mkdir(parents=True)
+    (root / "run").mkdir()
+    write_mp4(moving_square(20, 32), root / "walk" / "a.mp4")
+    write_mp4(moving_square(20, 32), root / "walk" / "b.mp4")
+    for i in range(empty_class_files):
+        (root / "run" / f"broken{i}.mp4").write_bytes(b"junk" * 20)
+    return root
+
+
+def test_a_class_without_a_usable_video_is_an_error_or_dropped_with_a_flag(tmp_path, caplog):
+    root = _two_classes(tmp_path)
+    with pytest.raises(ValueError, match=r"class\(es\) \['run'\] .* have no usable video.*--drop_empty_classes"):
+        VideoDataset(root, frames=8, resolution=32, split="all", cache_dir=tmp_path / "c", progress=False)
+    with caplog.at_level(logging.WARNING, logger="hrvgan.data"):
+        ds = VideoDataset(root, frames=8, resolution=32, split="all", cache_dir=tmp_path / "c", progress=False,
+                          drop_empty_classes=True)
+    assert ds.class_names == ["walk"] and set(ds.labels) == {0} and len(ds) == 2    # never shipped untrained
+    assert any("dropping class(es) ['run']" in r.getMessage() for r in caplog.records)
+
+
+def test_an_unreadable_folder_is_one_warning_not_a_traceback(tmp_path, caplog, monkeypatch):
+    from pathlib import Path
+    root = _two_classes(tmp_path, empty_class_files=0)
+    write_mp4(moving_square(20, 32), root / "run" / "c.mp4")
+    locked = root / "run"
+    iterdir = Path.iterdir
+
+    def guarded(self):          # as the OS answers a user without read permission (the tests may run as root)
+        if self == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", guarded)
+    with caplog.at_level(logging.WARNING, logger="hrvgan.data"):
+        ds = VideoDataset(root, frames=8, resolution=32, split="all", cache_dir=tmp_path / "c", progress=False)
+    assert ds.class_names == ["walk"]
+    assert [r.getMessage() for r in caplog.records if "permission denied" in r.getMessage()] == [
+        f"skipping {locked}: permission denied (make it readable: chmod -R a+rX {locked})"]
+
+
+def test_the_cache_notices_a_file_that_became_readable(tmp_path, monkeypatch):
+    import os
+
+    import hrvgan.data as data
+    root = _two_classes(tmp_path, empty_class_files=0)
+    fixed = root / "run" / "c.mp4"
+    write_mp4(moving_square(20, 32), fixed)
+    real_reader = data.reader_for
+
+    def reader_for(fmt):        # as the OS reads for a user without permission (the tests may run as root)
+        read = real_reader(fmt)
+
+        def guarded(path):
+            if not os.stat(path).st_mode & 0o444:
+                raise PermissionError(13, "Permission denied", str(path))
+            return read(path)
+        return guarded
+
+    monkeypatch.setattr(data, "reader_for", reader_for)
+    os.chmod(fixed, 0)
+    ds = VideoDataset(root, frames=8, resolution=32, split="all", cache_dir=tmp_path / "c", progress=False,
+                      drop_empty_classes=True)
+    assert ds.class_names == ["walk"]
+    os.chmod(fixed, 0o644)      # fixed: the same size and time, another mode
+    ds = VideoDataset(root, frames=8, resolution=32, split="all", cache_dir=tmp_path / "c", progress=False)
+    assert ds.class_names == ["run", "walk"] and len(ds) == 3
+
+
+def test_data_that_is_a_file_says_so(tmp_path):
+    blob = tmp_path / "model.safetensors"
+    blob.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(ValueError, match="is a file, not a dataset folder"):
+        VideoDataset(blob, frames=8, resolution=32, progress=False)

@@ -233,3 +233,36 @@ def test_noise_inputs_follow_the_seed_and_hold_still_along_an_interpolation(tmp_
         HRVGAN.from_pretrained(tmp_path / "m")              # weights with noise inputs, a config without
     with pytest.raises(ValueError, match="one per video"):
         model.generate(z, labels, noise_seeds=[3])
+
+
+@pytest.mark.parametrize("damage, match", [
+    (lambda t: t.fill_(float("nan")), "holds NaN or inf"),
+    (lambda t: t.fill_(float("inf")), "holds NaN or inf"),
+    (lambda t: t.to(torch.int32), "not floating point"),
+])
+def test_damaged_weights_are_refused(tiny_folder, damage, match):
+    from safetensors.torch import load_file, save_file
+    state = load_file(str(tiny_folder / "model.safetensors"))
+    key = next(iter(state))
+    state[key] = damage(state[key].clone())
+    save_file(state, str(tiny_folder / "model.safetensors"))
+    with pytest.raises(ValueError, match=match):
+        HRVGAN.from_pretrained(tiny_folder)
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda c: c.pop("time_padding"), "lacks time_padding"),       # would silently take another default
+    (lambda c: c.pop("class_names"), "lacks class_names"),
+    (lambda c: c.update(latent_dim=16.0), "latent_dim: 16.0 is not a whole number"),
+    (lambda c: c.update(g_noise="yes please"), "g_noise: 'yes please' is not true or false"),
+    (lambda c: c.update(format_version=7), "format_version 7 is not one this hrvgan reads"),
+])
+def test_config_json_is_checked_field_by_field(tiny_folder, edit, match):
+    import json
+    path = tiny_folder / "config.json"
+    config = json.loads(path.read_text())
+    assert config["format_version"] == 2 and "time_padding" in config     # written with a version and every field
+    edit(config)
+    path.write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=match):
+        HRVGAN.from_pretrained(tiny_folder)

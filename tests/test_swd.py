@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from hrvgan.data import VideoDataset
-from hrvgan.metrics.calibration import DEGRADATIONS, MOTION_DEGRADATIONS, calibrate, degrade, noise_free
+from hrvgan.metrics.calibration import DEGRADATIONS, calibrate, degrade, noise_free
 from hrvgan.metrics.evaluate import real_clips
 from hrvgan.metrics.swd import laplacian_pyramid, sliced_wasserstein, swd
 

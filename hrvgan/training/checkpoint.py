@@ -156,3 +156,27 @@ def load_tensors(ref: str, names, subfolder: str) -> dict | None:
                 return None
         out[name] = check_state(load_file(str(path)), path)
     return out
+
+
+def rank_report(accelerator, modules, data_digest) -> list[dict]:
+    """Per rank: a checksum of the weights (must agree: the ranks train one model) and of the data seen."""
+    checksum = sum(p.detach().double().sum() for m in modules for p in m.parameters())
+    mine = torch.tensor([accelerator.process_index, float(checksum), float(data_digest)], dtype=torch.float64,
+                        device=accelerator.device)
+    report = [{"rank": int(r), "weights_checksum": c, "data_digest": d}
+              for r, c, d in accelerator.gather(mine[None]).cpu().tolist()]
+    sums = [r["weights_checksum"] for r in report]
+    if max(sums) - min(sums) > 1e-6 * max(1.0, abs(sums[0])):
+        raise RuntimeError(f"the ranks' weights have drifted apart (checksums {sums}); gradients are not being averaged.")
+    return report
+
+
+def restore_optimizers(saved: dict, opt_g, opt_d, optim, scaler) -> None:
+    """Optimizer (and grad-scaler) state from a checkpoint; this run's learning rates and betas win over the saved ones."""
+    opt_g.load_state_dict(saved["opt_g"])
+    opt_d.load_state_dict(saved["opt_d"])
+    for optimizer, lr in ((opt_g, optim.lr_g), (opt_d, optim.lr_d)):
+        for group in optimizer.param_groups:
+            group["lr"], group["betas"] = lr, (optim.beta1, optim.beta2)
+    if scaler is not None and saved["scaler"]:
+        scaler.load_state_dict(saved["scaler"])

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..video import write_gif
+from ..video import frame_grid, write_gif, write_grid_png
 from .checkpoint import save_training_state
 from .config import HubConfig
 
@@ -82,3 +82,15 @@ def push_folder(folder: Path, hub: HubConfig, message: str, sleep=time.sleep) ->
     logger.error("push to the Hub failed after %d attempt(s) (%s: %s); the model is kept in %s — push it later "
                  "with: hf upload %s %s", attempt, type(error).__name__, reason, folder, hub.model_id, folder)
     return False
+
+
+def write_samples(folder: Path, step: int, videos: np.ndarray, tracker=None) -> None:
+    """The fixed-seed samples of a step: a grid PNG and a GIF, and in TensorBoard the grid and the playing videos."""
+    import torch
+
+    write_grid_png(videos, folder / f"step-{step:08d}.png")
+    write_gif(np.concatenate(list(videos), axis=2), folder / f"step-{step:08d}.gif")
+    if tracker is not None and hasattr(tracker, "add_image"):  # the grid: a row per sample, a column per frame
+        tracker.add_image("Samples/ema", frame_grid(videos, max_frames=8), step, dataformats="HWC")
+        # The same samples as playing videos (TensorBoard's add_video encodes them with moviepy).
+        tracker.add_video("Samples/video", torch.from_numpy(videos).permute(0, 1, 4, 2, 3), step, fps=8)

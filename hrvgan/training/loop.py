@@ -28,10 +28,9 @@ from ..config import ModelConfig
 from ..data import EpochSampler, VideoDataset
 from ..networks import Discriminator
 from ..pipeline import HRVGAN
-from ..video import frame_grid, write_gif, write_grid_png
 from . import checkpoint as ckpt
 from .config import TrainConfig
-from .export import export_model, push_folder
+from .export import export_model, push_folder, write_samples
 from .loss import GANLoss, pair_up
 from .warmstart import warm_start
 
@@ -91,32 +90,19 @@ class Trainer:
         self.opt_g, self.opt_d, self.loader = acc.prepare(self.opt_g, self.opt_d, loader)
         self.loss = GANLoss(self.G, self.D, cfg.loss)
         self.z_gen = torch.Generator(device=acc.device).manual_seed(o.seed * 7919 + acc.process_index)
-        self.step = self.d_steps = self.epoch = self.batch_in_epoch = 0
-        self.data_time = 0.0
+        self.step = self.d_steps = self.epoch = self.batch_in_epoch = self.data_time = 0
         self.data_digest = torch.zeros((), dtype=torch.float64, device=acc.device)  # kept on the device: no sync
-        self.push_ok: bool | None = None
-        self.stop_requested: str | None = None
+        self.push_ok, self.stop_requested = None, None    # push result; the signal that asked the run to stop
 
     # -- helpers --------------------------------------------------------------------------------------
     def log(self, msg, *args):
-        if self.accelerator.is_main_process:
-            logger.info(msg, *args)
+        self.accelerator.is_main_process and logger.info(msg, *args)
 
     def predicting(self) -> bool:
         """Whether this step trains prediction (else generation): the same answer on every rank and on resume."""
         if self.model_config.context_frames == 0:
             return False
         return bool(np.random.default_rng([self.cfg.optim.seed, self.step]).random() >= self.cfg.loss.generation_prob)
-
-    def all_reduce_grads(self, model: torch.nn.Module) -> None:
-        if self.accelerator.num_processes == 1:
-            return
-        grads = [p.grad for p in model.parameters() if p.grad is not None]
-        flat = self.accelerator.reduce(torch.cat([g.reshape(-1) for g in grads]), reduction="mean")
-        i = 0
-        for g in grads:
-            g.copy_(flat[i:i + g.numel()].view_as(g))
-            i += g.numel()
 
     def batches(self):
         """(clips, labels) forever, epoch after epoch; after a resume, from the batch where the run stopped."""
@@ -135,13 +121,8 @@ class Trainer:
     def new_z(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.model_config.latent_dim, generator=self.z_gen, device=self.accelerator.device)
 
-    @torch.no_grad()
     def update_ema(self) -> None:
-        decay = min(self.cfg.optim.ema_decay, (1 + self.step) / (10 + self.step))  # warm-up: follow G early on
-        for pe, p in zip(self.ema.parameters(), self.G.parameters()):
-            pe.lerp_(p.detach(), 1 - decay)
-        for be, b in zip(self.ema.buffers(), self.G.buffers()):
-            be.copy_(b)
+        ema_update(self.ema, self.G, min(self.cfg.optim.ema_decay, (1 + self.step) / (10 + self.step)))  # warm-up
 
     # -- Algorithm 1 ----------------------------------------------------------------------------------
     def d_step(self, data) -> dict:
@@ -156,7 +137,7 @@ class Trainer:
                 reg, reg_logs = self.loss.critic_reg(real, fake, labels, self.d_steps)
                 loss = main + reg
             acc.backward(loss)
-        self.all_reduce_grads(self.D)
+        all_reduce_grads(self.accelerator, self.D)
         self.opt_d.step()
         self.opt_d.zero_grad(set_to_none=True)
         self.d_steps += 1
@@ -173,27 +154,16 @@ class Trainer:
             with acc.autocast():
                 loss, logs = self.loss.generator_main(real, labels, z, predict, noise)
             acc.backward(loss)
-        self.all_reduce_grads(self.G)
+        all_reduce_grads(self.accelerator, self.G)
         self.opt_g.step()
         self.opt_g.zero_grad(set_to_none=True)
         self.D.requires_grad_(True)
         return logs
 
     # -- checkpoints ----------------------------------------------------------------------------------
-    def rank_report(self) -> list[dict]:
-        """Per rank: a checksum of G and D (must agree: the ranks train one model) and of the data seen."""
-        acc = self.accelerator
-        checksum = sum(p.detach().double().sum() for m in (self.G, self.D) for p in m.parameters())
-        mine = torch.tensor([acc.process_index, float(checksum), float(self.data_digest)], dtype=torch.float64, device=acc.device)
-        report = [{"rank": int(r), "weights_checksum": c, "data_digest": d} for r, c, d in acc.gather(mine[None]).cpu().tolist()]
-        sums = [r["weights_checksum"] for r in report]
-        if max(sums) - min(sums) > 1e-6 * max(1.0, abs(sums[0])):
-            raise RuntimeError(f"the ranks' weights have drifted apart (checksums {sums}); gradients are not being averaged.")
-        return report
-
     def save_checkpoint(self) -> Path:
         acc = self.accelerator
-        ranks = self.rank_report()
+        ranks = ckpt.rank_report(acc, (self.G, self.D), self.data_digest)
         acc.wait_for_everyone()
         rng = {"torch": torch.get_rng_state(), "z": self.z_gen.get_state(),
                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
@@ -220,14 +190,7 @@ class Trainer:
             except RuntimeError as e:
                 raise ValueError(f"checkpoint {folder} does not fit this config ({name}): {str(e).splitlines()[0]} "
                                  "Resume with the recipe the run was started with, or start a new --output_dir.") from e
-        self.opt_g.load_state_dict(saved["optimizers"]["opt_g"])
-        self.opt_d.load_state_dict(saved["optimizers"]["opt_d"])
-        o = self.cfg.optim  # the optimizer state carries the old hyper-parameters; this run's recipe wins
-        for optimizer, lr in ((self.opt_g, o.lr_g), (self.opt_d, o.lr_d)):
-            for group in optimizer.param_groups:
-                group["lr"], group["betas"] = lr, (o.beta1, o.beta2)
-        if acc.scaler is not None and saved["optimizers"]["scaler"]:
-            acc.scaler.load_state_dict(saved["optimizers"]["scaler"])
+        ckpt.restore_optimizers(saved["optimizers"], self.opt_g, self.opt_d, self.cfg.optim, acc.scaler)
         state, rng = saved["state"], saved["rng"]
         if rng is not None and state.get("num_processes") == acc.num_processes:
             torch.set_rng_state(rng["torch"])
@@ -247,16 +210,8 @@ class Trainer:
         return self.pipeline.sample(classes=classes, seeds=list(range(len(classes) if classes else 8)))
 
     def write_samples(self) -> None:
-        if not self.accelerator.is_main_process:
-            return
-        videos = self.fixed_samples()
-        write_grid_png(videos, self.out / "samples" / f"step-{self.step:08d}.png")
-        write_gif(np.concatenate(list(videos), axis=2), self.out / "samples" / f"step-{self.step:08d}.gif")
-        tracker = self.accelerator.get_tracker("tensorboard", unwrap=True)
-        if tracker is not None and hasattr(tracker, "add_image"):  # the grid: a row per sample, a column per frame
-            tracker.add_image("Samples/ema", frame_grid(videos, max_frames=8), self.step, dataformats="HWC")
-            # The same samples as playing videos (TensorBoard's add_video encodes them with moviepy).
-            tracker.add_video("Samples/video", torch.from_numpy(videos).permute(0, 1, 4, 2, 3), self.step, fps=8)
+        if self.accelerator.is_main_process:
+            write_samples(self.out / "samples", self.step, self.fixed_samples(), self.accelerator.get_tracker("tensorboard", unwrap=True))
 
     def export(self, folder: Path | None = None, metrics: dict | None = None) -> Path:
         folder = folder or self.out / "model"
@@ -278,8 +233,7 @@ class Trainer:
         if acc.is_main_process:
             self.out.mkdir(parents=True, exist_ok=True)
             (self.out / "config.yaml").write_text(cfg.to_yaml())
-        resume = ckpt.resolve_resume(r.resume, self.out)
-        if resume is not None:
+        if (resume := ckpt.resolve_resume(r.resume, self.out)) is not None:
             self.load_checkpoint(resume)
         acc.init_trackers("hrvgan")
         self.log("training %s on %d videos (%s) with %d process(es), batch %d/process, %d classes: %s",
@@ -298,20 +252,14 @@ class Trainer:
                     logs.update(self.g_step(data))
                     self.update_ema()
                 self.step += 1
-                values = {k: float(v) for k, v in logs.items()}
-                bad = [k for k, v in values.items() if not math.isfinite(v)]
-                if bad:
-                    raise FloatingPointError(
-                        f"{', '.join(bad)} became {values[bad[0]]} at step {self.step}; stopping. The last good "
-                        f"checkpoint is {last_good or ckpt.resolve_resume('latest', self.out) or 'none'}: lower the "
-                        "learning rates or use mixed_precision=no, and resume from it.")
+                values = finite({k: float(v) for k, v in logs.items()}, self.step,
+                                lambda: last_good or ckpt.resolve_resume("latest", self.out))
                 elapsed = max(time.perf_counter() - t_start, 1e-9)
                 vps = ((self.step - step_start) * o.batch_size * (o.n_critic + 1) * acc.gradient_accumulation_steps
                        * acc.num_processes / elapsed)
                 if self.step % r.log_every == 0 or self.step == o.max_steps:
                     acc.log({**values, "Perf/videos_per_s": vps, "Perf/data_share": self.data_time / elapsed}, step=self.step)
-                bar.set_postfix(d=f"{values['Loss/D/total']:.3f}", g=f"{values.get('Loss/G/adv', float('nan')):.3f}",
-                                vps=f"{vps:.1f}")
+                bar.set_postfix(d=f"{values['Loss/D/total']:.3f}", g=f"{values.get('Loss/G/adv', 0.0):.3f}", vps=f"{vps:.1f}")
                 bar.update(1)
                 if self.step % r.checkpoint_every == 0:
                     last_good = self.save_checkpoint()
@@ -336,6 +284,36 @@ class Trainer:
             self.push_ok = push_folder(folder, cfg.hub, f"HRVGAN weights at step {self.step}")
         acc.end_training()
         return folder
+
+
+def finite(values: dict, step: int, last_good) -> dict:  # last_good: () -> the checkpoint to name
+    """The step's logged scalars, or a FloatingPointError that names the loss and the checkpoint to resume from."""
+    bad = [k for k, v in values.items() if not math.isfinite(v)]
+    if bad:
+        raise FloatingPointError(f"{', '.join(bad)} became {values[bad[0]]} at step {step}; stopping. The last good "
+                                 f"checkpoint is {last_good() or 'none'}: lower the learning rates or use "
+                                 "mixed_precision=no, and resume from it.")
+    return values
+
+
+def all_reduce_grads(accelerator: Accelerator, model: torch.nn.Module) -> None:
+    """Average the gradients of an unwrapped model across processes (one flat all-reduce)."""
+    if accelerator.num_processes == 1:
+        return
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    flat = accelerator.reduce(torch.cat([g.reshape(-1) for g in grads]), reduction="mean")
+    i = 0
+    for g in grads:
+        g.copy_(flat[i:i + g.numel()].view_as(g))
+        i += g.numel()
+
+
+@torch.no_grad()
+def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    for pe, p in zip(ema.parameters(), model.parameters()):
+        pe.lerp_(p.detach(), 1 - decay)
+    for be, b in zip(ema.buffers(), model.buffers()):
+        be.copy_(b)
 
 
 def train(cfg: TrainConfig) -> Trainer:
