@@ -55,35 +55,9 @@ def _friendly(fn):
     return wrapped
 
 
-class AnyNumber(gr.Number):
-    """A number box that hands the function what was sent (a string, None, 3.7) unrounded: the library's checks
-    then say what is wrong with it, where gr.Number would round 3.7 to 4 or fail on a string without a word."""
-
-    def preprocess(self, payload):
-        return payload
-
-    def get_block_name(self) -> str:
-        return "number"
-
-
-class AnySlider(gr.Slider):
-    """A slider whose API value reaches the function as sent (see AnyNumber)."""
-
-    def preprocess(self, payload):
-        return payload
-
-    def get_block_name(self) -> str:
-        return "slider"
-
-
-class AnyRadio(gr.Radio):
-    """Radio buttons whose API value reaches the function as sent (see AnyNumber)."""
-
-    def preprocess(self, payload):
-        return payload
-
-    def get_block_name(self) -> str:
-        return "radio"
+# The functions get what was sent, not Gradio's preprocessed values: a number box would round a seed of 3.7
+# to 4 and fail on a string without a word; the library's checks say what is wrong instead.
+RAW = dict(preprocess=False)
 
 
 def served(model_name) -> demo.LoadedModel:
@@ -104,7 +78,7 @@ def interpolate(model_name=None, seed_a=0, seed_b=1, class_a=None, class_b=None,
 
 @_friendly
 def predict(model_name=None, clip=None, upload=None, class_name=None, seed=0, fps=8):
-    return served(model_name).predict(clip, upload, class_name, seed, fps)
+    return served(model_name).predict(clip, demo.upload_path(upload), class_name, seed, fps)
 
 
 def on_model_change(model_name):
@@ -148,11 +122,11 @@ with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app
             with gr.Column(scale=1):
                 class_dd = gr.Dropdown(choices, value=choices[0], label="Class", visible=conditional)
                 with gr.Row():
-                    seed = AnyNumber(0, label="Seed", info=f"0 to {demo.SEED_LIMIT}")
+                    seed = gr.Number(0, label="Seed", precision=0, info=f"0 to {demo.SEED_LIMIT}")
                     dice = gr.Button("🎲 Random seed", size="sm")
-                num_videos = AnySlider(1, demo.MAX_VIDEOS, value=4, step=1, label="Number of videos (seeds seed, seed+1, ...)")
-                truncation = AnySlider(0.05, 2.0, value=1.0, step=0.05, label="Truncation (lower = closer to the class average)")
-                fps = AnySlider(1, 30, value=8, step=1, label="Frames per second")
+                num_videos = gr.Slider(1, demo.MAX_VIDEOS, value=4, step=1, label="Number of videos (seeds seed, seed+1, ...)")
+                truncation = gr.Slider(0.05, 2.0, value=1.0, step=0.05, label="Truncation (lower = closer to the class average)")
+                fps = gr.Slider(1, 30, value=8, step=1, label="Frames per second")
                 go = gr.Button("Generate", variant="primary")
             with gr.Column(scale=2):
                 video_out = gr.Video(label="Videos", format="mp4", autoplay=True, loop=True, height=320,
@@ -165,20 +139,20 @@ with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app
             inputs=[class_dd, seed, num_videos, truncation, fps], label="Examples")
         dice.click(random_seed, None, seed, api_name=False)
         go.click(sample, [model_dd, class_dd, seed, num_videos, truncation, fps], [video_out, grid_out, files_out],
-                 api_name="sample")
+                 api_name="sample", **RAW)
 
     with gr.Tab("Interpolate"):
         with gr.Row():
             with gr.Column(scale=1):
                 with gr.Row():
-                    seed_a = AnyNumber(0, label="Seed A", info=f"0 to {demo.SEED_LIMIT}")
-                    seed_b = AnyNumber(1, label="Seed B", info=f"0 to {demo.SEED_LIMIT}")
+                    seed_a = gr.Number(0, label="Seed A", precision=0, info=f"0 to {demo.SEED_LIMIT}")
+                    seed_b = gr.Number(1, label="Seed B", precision=0, info=f"0 to {demo.SEED_LIMIT}")
                 with gr.Row():
                     class_a = gr.Dropdown(choices, value=choices[0], label="Class A", visible=conditional)
                     class_b = gr.Dropdown(choices, value=choices[-1], label="Class B", visible=conditional)
-                steps = AnySlider(2, demo.MAX_STEPS, value=8, step=1, label="Steps")
-                mode = AnyRadio(["slerp", "lerp"], value="slerp", label="Path (slerp follows the latent sphere)")
-                fps_i = AnySlider(1, 30, value=8, step=1, label="Frames per second")
+                steps = gr.Slider(2, demo.MAX_STEPS, value=8, step=1, label="Steps")
+                mode = gr.Radio(["slerp", "lerp"], value="slerp", label="Path (slerp follows the latent sphere)")
+                fps_i = gr.Slider(1, 30, value=8, step=1, label="Frames per second")
                 go_i = gr.Button("Interpolate", variant="primary")
             with gr.Column(scale=2):
                 scrub = gr.Slider(1, 8, value=1, step=1, label="Step along the path (drag: no new generation)")
@@ -188,7 +162,7 @@ with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app
                 grid_i = gr.Image(label="Grid: a row per step (as in the paper's Figs. 2-3)", type="filepath", format="png",
                                   elem_classes=["pixelated"])
         go_i.click(interpolate, [model_dd, seed_a, seed_b, class_a, class_b, steps, mode, fps_i],
-                   [walk_out, grid_i, view, scrub], api_name="interpolate")
+                   [walk_out, grid_i, view, scrub], api_name="interpolate", **RAW)
         scrub.change(None, scrub, scrub, js=SCRUB_JS, api_name=False)
 
     with gr.Tab("Predict"):
@@ -202,9 +176,9 @@ with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app
                 upload = gr.File(label="...or upload a short video (its first frames are the context)",
                                  file_types=["video", ".gif"], type="filepath")
                 class_p = gr.Dropdown(choices, value=choices[0], label="Class", visible=conditional)
-                seed_p = AnyNumber(0, label="Seed (another seed, another plausible future)", 
+                seed_p = gr.Number(0, label="Seed (another seed, another plausible future)", precision=0,
                                    info=f"0 to {demo.SEED_LIMIT}")
-                fps_p = AnySlider(1, 30, value=8, step=1, label="Frames per second")
+                fps_p = gr.Slider(1, 30, value=8, step=1, label="Frames per second")
                 go_p = gr.Button("Predict", variant="primary")
             with gr.Column(scale=2):
                 pred_out = gr.Video(label="Left: context, then the prediction. Right: context, then what really happened",
@@ -214,7 +188,7 @@ with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app
                                      elem_id="predict-grid", elem_classes=["pixelated"])
                 pred_files = gr.File(label="Downloads (mp4, png)", file_count="multiple")
         go_p.click(predict, [model_dd, clip_dd, upload, class_p, seed_p, fps_p], [pred_out, pred_grid, pred_files],
-                   api_name="predict")
+                   api_name="predict", **RAW)
         clip_dd.change(on_clip_change, [model_dd, clip_dd], class_p, api_name=False)
 
     with gr.Tab("About"):

@@ -138,6 +138,18 @@ def read_upload(path, frames: int, resolution: int) -> np.ndarray:
     return np.stack(out)
 
 
+def upload_path(payload) -> str | None:
+    """The path of a file sent through Gradio's upload (app.py takes raw payloads), only if it lies in Gradio's
+    upload cache: a caller cannot make the server read another of its files."""
+    if not payload:
+        return None
+    path = payload.get("path") if isinstance(payload, dict) else payload
+    cache = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio").resolve()
+    if not isinstance(path, str) or not Path(path).resolve().is_relative_to(cache):
+        raise DemoError("The upload was not received; upload the video again.")
+    return path
+
+
 def example_clips(folder) -> dict[str, Path]:
     """Shipped held-out clips (examples/clips/<class-slug>-*.mp4), by file name."""
     folder = Path(folder)

@@ -184,3 +184,15 @@ def test_a_generation_model_with_a_predict_folder_predicts_through_it(tiny_folde
         assert c.streams.video[0].frames == 8
     with pytest.raises(FileNotFoundError, match="no such model folder"):
         HRVGAN.from_pretrained(tmp_path, subfolder="predict")
+
+
+def test_an_upload_must_come_from_gradios_upload_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    inside = tmp_path / "gradio" / "abc" / "clip.mp4"
+    inside.parent.mkdir(parents=True)
+    inside.write_bytes(b"x")
+    assert demo.upload_path({"path": str(inside), "meta": {"_type": "gradio.FileData"}}) == str(inside)
+    assert demo.upload_path(None) is None
+    for outside in ("/etc/hostname", str(tmp_path / "gradio" / ".." / "secret.mp4"), 42):
+        with pytest.raises(demo.DemoError, match="The upload was not received"):
+            demo.upload_path({"path": outside})
