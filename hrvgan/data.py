@@ -251,15 +251,17 @@ class VideoDataset(Dataset):
     def _check_classes(self, drop: bool) -> None:
         """A class whose videos were all skipped would ship in the model untrained: an error, or with ``drop``
         a warning and the class left out (labels renumbered)."""
-        empty = [c for i, c in enumerate(self.class_names) if i not in set(self.labels)]
+        used = set(self.labels)
+        empty = [c for i, c in enumerate(self.class_names) if i not in used]
         if not empty:
             return
         if not drop:
             raise ValueError(f"class(es) {empty} of {self.root} have no usable video (see the warnings above): "
                              "fix or remove those files, or pass --drop_empty_classes to train without them.")
         logger.warning("dropping class(es) %s: no usable video", empty)
-        kept = [i for i, c in enumerate(self.class_names) if c not in empty]
-        self.labels = [kept.index(label) for label in self.labels]
+        kept = [i for i in range(len(self.class_names)) if i in used]
+        renumber = {old: new for new, old in enumerate(kept)}
+        self.labels = [renumber[label] for label in self.labels]
         self.class_names = [self.class_names[i] for i in kept]
 
     @property

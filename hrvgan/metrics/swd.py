@@ -48,6 +48,12 @@ def _descriptors(level: torch.Tensor, count: int, gen: torch.Generator) -> torch
     idx = torch.randint(0, n, (count,), generator=gen)
     ys = torch.randint(0, h - PATCH + 1, (count,), generator=gen)
     xs = torch.randint(0, w - PATCH + 1, (count,), generator=gen)
+    return _normalised_patches(level, idx, ys, xs)
+
+
+def _normalised_patches(level: torch.Tensor, idx: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
+    """The 7x7 neighbourhoods of (N, C, h, w) at images ``idx``, corners (``ys``, ``xs``) -> (count, C*49),
+    normalised per channel by the set's own mean and standard deviation."""
     off = torch.arange(PATCH)
     yy = (ys[:, None] + off)[:, :, None]                                     # (count, 7, 1)
     xx = (xs[:, None] + off)[:, None, :]                                     # (count, 1, 7)
@@ -138,16 +144,9 @@ def _moving_descriptors(level: torch.Tensor, energy: torch.Tensor, count: int, f
     keep = max(1, int(round(fraction * score.numel())))
     chosen = torch.topk(score, keep).indices
     pick = chosen[torch.randint(0, keep, (count,), generator=gen)]
-    per_frame = (h - PATCH + 1) * (w - PATCH + 1)
-    idx, rest = pick // per_frame, pick % per_frame
-    ys, xs = rest // (w - PATCH + 1), rest % (w - PATCH + 1)
-    off = torch.arange(PATCH)
-    yy = (ys[:, None] + off)[:, :, None]
-    xx = (xs[:, None] + off)[:, None, :]
-    patches = level.permute(0, 2, 3, 1)[idx[:, None, None], yy, xx].permute(0, 3, 1, 2)
-    mean = patches.mean(dim=(0, 2, 3), keepdim=True)
-    std = patches.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-8)
-    return ((patches - mean) / std).flatten(1)
+    per_row = w - PATCH + 1
+    idx, rest = pick // (per_row * (h - PATCH + 1)), pick % (per_row * (h - PATCH + 1))
+    return _normalised_patches(level, idx, rest // per_row, rest % per_row)
 
 
 @torch.inference_mode()

@@ -102,6 +102,14 @@ class HubConfig(Section):
     retries: int = option(3, "attempts per Hub call before the push is reported failed", low=1)
 
 
+def _set_dotted(values: dict, changes: dict) -> dict:
+    """``values`` (sections of keys) with ``{"section.key": value}`` changes written in."""
+    for key, value in changes.items():
+        section, _, name = key.partition(".")
+        values.setdefault(section, {})[name] = value
+    return values
+
+
 SECTIONS = {"data": DataConfig, "loss": LossConfig, "optim": OptimConfig, "run": RunConfig, "hub": HubConfig}
 TITLES = {"data": "data: where the clips come from", "model": "model: ModelConfig fields (the class count comes from the data)",
           "loss": "loss: what each step minimises", "optim": "optim: steps, batch, learning rates, EMA, precision",
@@ -154,10 +162,7 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown section(s) {unknown} in {path}; a recipe has data, model, loss, optim, run, hub.")
         values = {k: dict(v or {}) if isinstance(v, dict) or v is None else v for k, v in values.items()}
-        for key, value in (overrides or {}).items():
-            section, _, name = key.partition(".")
-            values.setdefault(section, {})[name] = value
-        return cls(**values)
+        return cls(**_set_dotted(values, overrides or {}))
 
     def to_dict(self) -> dict:
         d = {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
@@ -169,11 +174,7 @@ class TrainConfig:
 
     def replace(self, **changes) -> "TrainConfig":
         """A copy with ``{"section.key": value}`` changes (tests, benchmarks)."""
-        d = self.to_dict()
-        for key, value in changes.items():
-            section, _, name = key.partition(".")
-            d[section][name] = value
-        return TrainConfig(**d)
+        return TrainConfig(**_set_dotted(self.to_dict(), changes))
 
     # -- what it builds -----------------------------------------------------------------------------
     @property

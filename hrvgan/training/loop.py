@@ -96,7 +96,8 @@ class Trainer:
 
     # -- helpers --------------------------------------------------------------------------------------
     def log(self, msg, *args):
-        self.accelerator.is_main_process and logger.info(msg, *args)
+        if self.accelerator.is_main_process:
+            logger.info(msg, *args)
 
     def predicting(self) -> bool:
         """Whether this step trains prediction (else generation): the same answer on every rank and on resume."""
