@@ -4,7 +4,9 @@ Examples:
   python -m hrvgan sample --model weights --class "jumping jack" --seed 0 --out jack.mp4
   python -m hrvgan sample --model weights --class "one-hand wave" --seed 0 1 2 3 --grid wave.png --gif wave.gif
   python -m hrvgan predict --model weights --input examples/clips/jumping-jack-performer7.mp4 --class "jumping jack" --out next.mp4
+  python -m hrvgan sample --model weights --class "two-hand wave" --seed 3 --num_frames 128 --out long.mp4
   python -m hrvgan evaluate --model weights --data ../shared/data/weizmann-actions --json metrics.json
+  python -m hrvgan evaluate --model weights --data ../shared/data/weizmann-actions --num_frames 64 --num_samples 32
   python -m hrvgan train-classifier --data ../shared/data/weizmann-actions --out my-classifier --steps 50
 """
 
@@ -30,7 +32,15 @@ def _sample(args) -> int:
         classes = classes[0]
     if not model.config.conditional and args.class_:
         raise SystemExit("sample: this model is unconditional; drop --class.")
-    videos = model.sample(classes=classes, seeds=args.seed, truncation=args.truncation)
+    if args.num_frames and args.num_frames > model.config.frames:
+        from tqdm.auto import tqdm
+        with tqdm(total=args.num_frames, desc="frames", unit="frame") as bar:
+            def progress(done, total):
+                bar.update(done - bar.n)
+            videos = model.sample(classes=classes, seeds=args.seed, truncation=args.truncation,
+                                  num_frames=args.num_frames, progress=progress)
+    else:
+        videos = model.sample(classes=classes, seeds=args.seed, truncation=args.truncation, num_frames=args.num_frames)
     stem_many = len(videos) > 1
     for flag, writer in ((args.out, write_mp4), (args.gif, write_gif)):
         if flag:
@@ -96,6 +106,8 @@ def _calibrate(args) -> int:
     common = dict(frames=args.frames, resolution=args.resolution, data_format=args.data_format, progress=False)
     test, test_labels = real_clips(VideoDataset(args.data, split="test", **common), 8)
     train, train_labels = real_clips(VideoDataset(args.data, split="train", **common), 4)
+    if args.num_frames:
+        return _calibrate_long(args, VideoDataset(args.data, split="train", **common), train, test)
     start = time.perf_counter()
     table = calibrate(train, test, train_labels=train_labels, test_labels=test_labels)
     seconds = time.perf_counter() - start
@@ -106,6 +118,30 @@ def _calibrate(args) -> int:
     for name, row in table.items():
         cells = [" / ".join(f"{v:.1f}" for v in row[k]) for k in ("frames", "motion", "moving_frames", "moving_motion")]
         print(f"| {name} | {' | '.join(cells)} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(table, indent=2) + "\n")
+    return 0
+
+
+def _calibrate_long(args, train_set, train, test) -> int:
+    import json
+
+    from .metrics.classifier import VideoClassifier
+    from .metrics.longvideo import calibrate_long, real_long_videos
+    from .metrics.scores import motion
+
+    classifier = VideoClassifier.load(args.classifier) if args.classifier else None
+    real, labels = real_long_videos([train_set], args.num_frames)   # train videos: the test clips are the reference
+    table = calibrate_long(real, labels, classifier, test, motion(train))
+    print(f"{len(real)} real train videos of {args.num_frames}+ frames and spoiled copies, window by window "
+          f"(16 frames); SWD x10^3 at the finest level against {len(test)} real test clips")
+    print("| videos | class accuracy | motion / real train | SWD frames | SWD differences | colour drift |")
+    print("|---|---|---|---|---|---|")
+    for name, r in table.items():
+        acc = "-" if r["window_class_accuracy"] is None else " / ".join(f"{a:.0%}" for a in r["window_class_accuracy"])
+        cells = [" / ".join(fmt.format(v) for v in r[k]) for k, fmt in (
+            ("window_motion_ratio_train", "{:.2f}"), ("window_swd_frames_vs_test", "{:.0f}"), ("window_swd_motion_vs_test", "{:.0f}"))]
+        print(f"| {name} | {acc} | {' | '.join(cells)} | {r['colour_drift']:.3f} |")
     if args.json:
         Path(args.json).write_text(json.dumps(table, indent=2) + "\n")
     return 0
@@ -130,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="class name(s) or index(es); required for conditional models; one per seed, or one for all")
     s.add_argument("--seed", type=int, nargs="+", default=[0], help="seed(s): a seed always gives the same video")
     s.add_argument("--truncation", type=float, default=1.0, help="pull latents toward the class mean (<1 = safer, less varied)")
+    s.add_argument("--num_frames", type=int, default=None,
+                   help="video length, from the model's own (16) to 1024: longer videos are continued by the "
+                        "model's prediction model (its predict/ folder), 8 frames at a time")
     s.add_argument("--out", default=None, help="mp4 path (H.264); with several videos, _0, _1, ... are added")
     s.add_argument("--gif", default=None, help="gif path; with several videos, _0, _1, ... are added")
     s.add_argument("--grid", default=None, help="PNG frame grid: one row per video, one column per frame")
@@ -170,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0, help="first seed of the generated videos")
     e.add_argument("--truncation", type=float, default=1.0,
                    help="sample as the demo's truncation slider does (<1 = closer to the class average, less varied)")
+    e.add_argument("--num_frames", type=int, default=None,
+                   help="instead: sample videos this long and report class accuracy, motion and SWD for every "
+                        "16-frame window, and the colour drift over the whole video")
     e.add_argument("--json", default=None, help="write the metrics as JSON here")
     e.add_argument("--markdown", default=None, help="write the metrics table as markdown here")
     e.add_argument("--i3d", default=None, help="also FVD: path or URL of the I3D TorchScript model (i3d_torchscript.pt)")
@@ -188,6 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--data_format", default="auto", help="auto|strips|vgan|ucf101|folder")
     k.add_argument("--frames", type=int, default=16, help="clip length")
     k.add_argument("--resolution", type=int, default=64, help="clip size")
+    k.add_argument("--num_frames", type=int, default=None,
+                   help="instead: the long-video figures (evaluate --num_frames) of real train videos this long and of "
+                        "copies frozen after 16 frames, drifting in colour and gaining noise")
+    k.add_argument("--classifier", default="weights/classifier", help="with --num_frames: the classifier of the "
+                                                                       "per-window class accuracy ('' = none)")
     k.add_argument("--json", default=None, help="write the table as JSON here")
     k.set_defaults(func=_calibrate)
 

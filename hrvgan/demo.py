@@ -20,7 +20,8 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 
-from .inputs import SEED_RANGE, InputError, check_count, check_fps, check_mode, check_seed, check_steps, check_truncation
+from .inputs import (SEED_RANGE, InputError, check_count, check_fps, check_mode, check_num_frames, check_seed, check_steps,
+                     check_truncation)
 from .pipeline import HRVGAN
 from .video import resize_video, write_grid_png, write_mp4
 
@@ -34,6 +35,8 @@ PNG_LEVEL = 1              # zlib level of the PNGs: level 1 is several times fa
 GRID_FRAMES = 8            # frames per row of a sample grid (as the paper's Fig. 4)
 MAX_VIDEOS = 8             # videos per Sample request (the cost of one request)
 MAX_STEPS = 16             # interpolation steps per request (the library allows more)
+MAX_DEMO_FRAMES = 128      # video length per Sample request (the library allows more)
+MAX_VIDEO_FRAMES = 4 * 128  # videos x frames per Sample request: 8 short videos, or 4 of 128 frames
 SEED_LIMIT = SEED_RANGE[1]
 # An upload is probed before it is decoded, and only the frames a prediction needs are decoded, one at a time:
 MAX_UPLOAD_BYTES = 200 * 2**20
@@ -194,16 +197,28 @@ class LoadedModel:
                 return c
         return None
 
-    def sample(self, class_name=None, seed=0, num_videos=4, truncation=1.0, fps=8):
-        """-> (mp4 of all videos side by side, frame-grid PNG, [mp4, png] downloads), at the model's resolution."""
+    def sample(self, class_name=None, seed=0, num_videos=4, truncation=1.0, fps=8, num_frames=None, progress=None):
+        """-> (mp4 of all videos side by side, frame-grid PNG, [mp4, png] downloads), at the model's resolution.
+
+        ``num_frames`` beyond the model's own length continues the videos (HRVGAN.sample); ``progress(done,
+        total)`` hears of each step.  The grid shows GRID_FRAMES frames spread over the whole video."""
         cls = self.class_for(class_name)
         seed, n = check_seed(seed), check_count(num_videos, "number of videos", MAX_VIDEOS)
         fps, truncation = check_fps(fps), check_truncation(truncation)
+        t = self.model.config.frames
+        num_frames = t if num_frames in (None, "") else check_num_frames(num_frames, t)
+        if num_frames > MAX_DEMO_FRAMES:
+            raise InputError(f"num_frames must be at most {MAX_DEMO_FRAMES} here, got {num_frames}.")
+        if n * num_frames > MAX_VIDEO_FRAMES:
+            raise InputError(f"{n} videos of {num_frames} frames is too much for one request: at most "
+                             f"{MAX_VIDEO_FRAMES} frames in all (e.g. {MAX_VIDEO_FRAMES // num_frames} videos of {num_frames}).")
         seeds = [min(seed + i, SEED_LIMIT) for i in range(n)]
-        videos = self.model.sample(classes=cls, seeds=seeds, truncation=truncation)  # (N, T, H, W, 3)
+        videos = self.model.sample(classes=cls, seeds=seeds, truncation=truncation, num_frames=num_frames,
+                                   progress=progress)  # (N, T, H, W, 3)
+        shown = videos[:, np.linspace(0, num_frames - 1, GRID_FRAMES).round().astype(int)] if num_frames > t else videos
         out = _out_dir()
         mp4, grid = _encode((write_mp4, _tile(videos, columns=min(n, 4), gap=2), out / "samples.mp4", fps),
-                            (write_grid_png, videos, out / "grid.png", GRID_FRAMES, 1, PNG_LEVEL))
+                            (write_grid_png, shown, out / "grid.png", GRID_FRAMES, 1, PNG_LEVEL))
         return mp4, grid, [mp4, grid]
 
     def interpolate(self, seed_a=0, seed_b=1, class_a=None, class_b=None, steps=8, mode="slerp", fps=8):
@@ -273,5 +288,7 @@ def load_models(spec: str | None = None, default: str = "weights", clips: dict |
         predictor, error = (model, None) if model.context_frames else HRVGAN.companion_predictor_or_error(ref)
         if error:
             logger.warning("%s: its predict/ model could not be loaded: %s", ref, error)
+        elif predictor is not None and predictor is not model:
+            model.extender = predictor    # long videos: continued by the same predict/ model, loaded once
         models[name] = LoadedModel(name, model, predictor, error, dict(clips or {}))
     return models

@@ -13,6 +13,7 @@ SEED_RANGE = (0, 2**31 - 1)        # what a browser's number box and every torch
 TRUNCATION_RANGE = (0.0, 2.0)      # 0 = the class's average video, 1 = none, > 1 = further from the average
 STEPS_RANGE = (2, 64)              # videos along an interpolation path
 FPS_RANGE = (1.0, 60.0)            # frames per second of a written video
+MAX_FRAMES = 1024                  # frames of one long video (the model's own length is the least)
 MODES = ("slerp", "lerp")          # interpolation paths: the latent sphere's great circle, or a straight line
 
 
@@ -67,6 +68,11 @@ def check_mode(mode) -> str:
     if mode not in MODES:
         raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}.")
     return mode
+
+
+def check_num_frames(value, minimum: int) -> int:
+    """Frames of a video to make: from the model's own length ``minimum`` to MAX_FRAMES."""
+    return _whole(value, "num_frames", minimum, MAX_FRAMES)
 
 
 def check_count(value, what: str, high: int) -> int:

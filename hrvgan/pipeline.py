@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .config import ModelConfig
-from .inputs import InputError, check_mode, check_seed, check_steps, check_truncation
+from .inputs import InputError, check_mode, check_num_frames, check_seed, check_steps, check_truncation
 from .networks import Generator
 from .video import resize_video, to_float, to_uint8
 
@@ -29,6 +29,9 @@ CARD_NAME = "README.md"
 PICKLE_NAMES = ("pytorch_model.bin", "model.pt", "model.pth", "model.ckpt")
 NOISE_STREAM = 2**63  # a seed's noise inputs come from seed | NOISE_STREAM: never another seed's z
 CHUNK = 4  # videos per generator call; fixed so that output never depends on the batch
+# Predictions run in chunks of 2: a long video calls the predictor once per 8 frames, mostly for one video, and
+# a chunk of 4 would pay for 3 copies.  Not 1: PyTorch's CPU Conv3d takes a slow path (slow_conv3d, ~4x) at batch 1.
+PREDICT_CHUNK = 2
 
 
 def latent(seed: int, latent_dim: int) -> torch.Tensor:
@@ -40,6 +43,11 @@ def latent(seed: int, latent_dim: int) -> torch.Tensor:
 def noise_generator(seed: int) -> torch.Generator:
     """The generator of a seed's noise inputs (g_noise models): a stream apart from its z."""
     return torch.Generator().manual_seed(check_seed(seed) | NOISE_STREAM)
+
+
+def step_seed(seed: int, step: int) -> int:
+    """The seed of continuation step ``step`` (1, 2, ...) of a long video made from ``seed``: its own stream."""
+    return int(np.random.SeedSequence([check_seed(seed), step]).generate_state(1)[0]) & 0x7FFFFFFF
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
@@ -75,6 +83,8 @@ class HRVGAN(
         self.config = config
         self.generator = Generator(config)
         self.model_card_text: str | None = None  # README.md of the folder it was loaded from
+        # Not a submodule (a plain dict): where it was loaded from, and the model that continues its videos.
+        self._companions = {"source": None, "extender": None}
         self.eval()
 
     # -- properties ------------------------------------------------------------------------------
@@ -119,13 +129,14 @@ class HRVGAN(
 
     @torch.inference_mode()
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None, truncation: float = 1.0,
-                 context: torch.Tensor | None = None, noise_seeds: Sequence[int] | None = None) -> np.ndarray:
+                 context: torch.Tensor | None = None, noise_seeds: Sequence[int] | None = None,
+                 chunk: int = CHUNK) -> np.ndarray:
         """Latents (N, latent_dim) and labels [and context (N, 3, m, H, W)] -> uint8 videos (N, T, H, W, 3).
 
         A model with noise inputs (``g_noise``) draws video i's grain from ``noise_seeds[i]``
         (default: seed 0's for every video), so the same call gives the same videos.
 
-        The generator always runs on chunks of exactly CHUNK videos (the last one padded): conv
+        The generator always runs on chunks of exactly ``chunk`` videos (the last one padded): conv
         kernels give bit-different results for different batch sizes, but not for different
         positions in a batch, so a seed gives the same video however many are asked for.
         """
@@ -134,19 +145,19 @@ class HRVGAN(
         noise_seeds = [0] * n if noise_seeds is None else [check_seed(s) for s in noise_seeds]
         if len(noise_seeds) != n:
             raise ValueError(f"got {len(noise_seeds)} noise seeds for {n} latents; give one per video.")
-        for i in range(0, n, CHUNK):
-            zc = z[i:i + CHUNK]
-            lab = None if labels is None else labels[i:i + CHUNK]
-            ctx = None if context is None else context[i:i + CHUNK]
-            pad = CHUNK - zc.shape[0]
-            noise = self._noise(noise_seeds[i:i + CHUNK] + noise_seeds[i:i + 1] * pad)
+        for i in range(0, n, chunk):
+            zc = z[i:i + chunk]
+            lab = None if labels is None else labels[i:i + chunk]
+            ctx = None if context is None else context[i:i + chunk]
+            pad = chunk - zc.shape[0]
+            noise = self._noise(noise_seeds[i:i + chunk] + noise_seeds[i:i + 1] * pad)
             if pad:
                 zc = torch.cat([zc, zc[:1].expand(pad, -1)])
                 lab = None if lab is None else torch.cat([lab, lab[:1].expand(pad, *lab.shape[1:])])
                 ctx = None if ctx is None else torch.cat([ctx, ctx[:1].expand(pad, *ctx.shape[1:])])
             video = self.generator(zc.to(self.device), None if lab is None else lab.to(self.device), truncation=truncation,
                                    context=None if ctx is None else ctx.to(self.device), noise=noise)
-            out.append(to_uint8(video[:CHUNK - pad]))
+            out.append(to_uint8(video[:chunk - pad]))
         return np.concatenate(out)
 
     def _noise(self, seeds: list[int]) -> list[torch.Tensor] | None:
@@ -201,14 +212,19 @@ class HRVGAN(
             raise ValueError(f"got {len(seeds)} seeds for {n} clips; give one seed per clip or a single one.")
         z = torch.stack([latent(s, c.latent_dim) for s in seeds])
         labels = self._labels(classes, n, "predict")
-        clips = self.generate(z, labels, truncation, context=to_float(context), noise_seeds=seeds)
+        clips = self.generate(z, labels, truncation, context=to_float(context), noise_seeds=seeds, chunk=PREDICT_CHUNK)
         return clips[:, m:]
 
-    def sample(self, classes=None, seeds: int | Sequence[int] = 0, truncation: float = 1.0) -> np.ndarray:
+    def sample(self, classes=None, seeds: int | Sequence[int] = 0, truncation: float = 1.0,
+               num_frames: int | None = None, progress=None) -> np.ndarray:
         """Videos for (class, seed) pairs -> uint8 (N, T, H, W, 3).
 
         ``classes`` and ``seeds`` are single values or lists; a single value is repeated to the
         length of the other list.  Classes are names or indices; None for unconditional models.
+
+        ``num_frames`` (default: the model's own length, 16) up to 1024 makes longer videos: the first
+        frames are exactly the short sample of the same seed, then `extender` continues them (see
+        `extend`).  ``progress(frames_done, num_frames)`` is called after each step.
         """
         seeds = [check_seed(s) for s in _listify(seeds)]
         if not seeds:
@@ -220,8 +236,69 @@ class HRVGAN(
         if len(seeds) != n or n_classes not in (1, n):
             raise ValueError(f"got {len(seeds)} seeds and {n_classes} classes; give equal counts or a single value of one.")
         labels = self._labels(classes, n, "sample")
+        if num_frames is not None:
+            num_frames = check_num_frames(num_frames, self.config.frames)
         z = torch.stack([latent(s, self.config.latent_dim) for s in seeds])
-        return self.generate(z, labels, truncation, noise_seeds=seeds)
+        videos = self.generate(z, labels, truncation, noise_seeds=seeds)
+        if num_frames is None or num_frames == self.config.frames:
+            return videos
+        return self.extend(videos, None if labels is None else labels.tolist(), seeds, num_frames, truncation, progress)
+
+    # -- long videos -----------------------------------------------------------------------------
+    @property
+    def extender(self) -> "HRVGAN":
+        """The prediction model that continues this model's videos past its own length: the model itself if
+        it predicts, else the one set here, else the ``predict/`` model shipped beside it (as ``weights/``
+        ships one), loaded from the same folder or Hub repo on first use."""
+        if self.context_frames:
+            return self
+        if self._companions["extender"] is None:
+            source = self._companions["source"]
+            if source is not None:
+                path, kwargs = source
+                self.extender = self.companion_predictor(path, device=self.device, **kwargs)
+        if self._companions["extender"] is None:
+            raise InputError(f"this model makes {self.config.frames}-frame videos and has no prediction model to "
+                             "continue them: load one beside it (a predict/ subfolder, as weights/ has) or set "
+                             "model.extender = HRVGAN.from_pretrained(..., subfolder='predict').")
+        return self._companions["extender"]
+
+    def __setattr__(self, name, value):
+        if name == "extender":  # a model, but not a submodule: through the property, not nn.Module's registry
+            return object.__setattr__(self, name, value)
+        return super().__setattr__(name, value)
+
+    @extender.setter
+    def extender(self, model: "HRVGAN | None") -> None:
+        if model is not None:
+            c, e = self.config, model.config
+            if not e.context_frames:
+                raise ValueError("an extender must predict (context_frames > 0); this model only generates.")
+            if (e.resolution, e.class_names) != (c.resolution, c.class_names):
+                raise ValueError(f"the extender makes {e.resolution}x{e.resolution} videos of classes {e.class_names}; "
+                                 f"this model {c.resolution}x{c.resolution} of {c.class_names}: they must agree.")
+        self._companions["extender"] = model
+
+    def extend(self, videos: np.ndarray, classes, seeds: Sequence[int], num_frames: int, truncation: float = 1.0,
+               progress=None) -> np.ndarray:
+        """Continue uint8 videos (N, T, H, W, 3) to ``num_frames``: the extender predicts its n frames from the
+        last m, again and again (autoregressive).  Step k of video i draws its latent and noise from
+        ``step_seed(seeds[i], k)``: a seed gives the same long video, and each step its own future."""
+        ext = self.extender
+        m, n = ext.context_frames, ext.predicted_frames
+        if videos.shape[1] < m:
+            raise ValueError(f"the extender continues from {m} frames; the videos have {videos.shape[1]}.")
+        parts, done, step = [videos], videos.shape[1], 0
+        context = videos[:, -m:]
+        while done < num_frames:
+            step += 1
+            future = ext.predict(context, classes, seeds=[step_seed(s, step) for s in seeds], truncation=truncation)
+            parts.append(future)
+            context = np.concatenate([context, future], axis=1)[:, -m:]
+            done += n
+            if progress is not None:
+                progress(min(done, num_frames), num_frames)
+        return np.concatenate(parts, axis=1)[:, :num_frames]
 
     def interpolate(self, seed_a: int, seed_b: int, steps: int = 8, class_a=None, class_b=None,
                     mode: str = "slerp", truncation: float = 1.0) -> np.ndarray:
@@ -288,6 +365,9 @@ class HRVGAN(
         model.generator.load_state_dict(_load_weights(files["weights"], model.generator))
         if files.get("card"):
             model.model_card_text = Path(files["card"]).read_text(encoding="utf-8")
+        if subfolder is None:  # where its predict/ companion is, for long videos (loaded when first needed)
+            model._companions["source"] = (path_or_repo_id, dict(revision=revision, token=token, cache_dir=cache_dir,
+                                                                 local_files_only=local_files_only))
         return model.to(device or "cpu").eval()
 
     @classmethod

@@ -614,3 +614,32 @@ def test_a_hub_that_never_answers_times_out_and_says_how_to_push_later(tmp_path,
     failed = [line for line in proc.stderr.splitlines() if "push to the Hub failed" in line]
     assert len(failed) == 1 and "after 2 attempt(s)" in failed[0] and f"hf upload alice/x {out / 'model'}" in failed[0]
     assert steps(out) == [2] and HRVGAN.from_pretrained(out / "model").config.preset == "tiny"
+
+
+def test_rollout_steps_continue_the_models_own_prediction(tmp_path, weizmann):
+    """loss.rollout_prob: some prediction steps start from what G predicted from the real context (as a long
+    video feeds it), without gradients through that context and without a pixel loss (nothing real to match)."""
+    cfg = tiny(tmp_path, weizmann, model__context_frames=4, model__warp=True, loss__generation_prob=0.0,
+               loss__rollout_prob=1.0, loss__rollout_depth=2, loss__mse_weight=50.0, loss__context_noise=0.05,
+               optim__mixed_precision="", run__resume="none")
+    trainer = Trainer(cfg)
+    depths = []
+    for trainer.step in range(40):
+        depths.append(trainer.rollout())
+    assert set(depths) == {1, 2}                                            # 1 to rollout_depth, every step
+    trainer.step = 7
+    assert trainer.rollout() == depths[7]                                   # the same on every call and on resume
+    real, labels = next(trainer.batches())
+    torch.manual_seed(0)
+    context = trainer.loss.context(real, labels, 2)
+    assert context.shape == real[:, :, :4].shape and not context.requires_grad
+    assert (context - real[:, :, :4]).abs().mean() > 0.05                   # not the real frames
+    torch.manual_seed(0)
+    twice = trainer.loss.context(real, labels, 2)
+    assert torch.equal(context, twice)
+    _, logs = trainer.loss.generator_main(real, labels, trainer.new_z(real.shape[0]), True, None, rollout=1)
+    assert "Loss/G/mse" not in logs and "Loss/G/adv" in logs
+    _, logs = trainer.loss.generator_main(real, labels, trainer.new_z(real.shape[0]), True, None, rollout=0)
+    assert "Loss/G/mse" in logs
+    no_rollout = Trainer(cfg.replace(**{"loss.rollout_prob": 0.0, "run.output_dir": str(tmp_path / "b")}))
+    assert {no_rollout.rollout() for no_rollout.step in range(20)} == {0}

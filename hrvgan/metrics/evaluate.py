@@ -163,6 +163,36 @@ def evaluate_prediction(model: HRVGAN, clips: np.ndarray, labels: np.ndarray, cl
     return out
 
 
+def evaluate_long_videos(model: HRVGAN, data, classifier: VideoClassifier | None, num_frames: int,
+                         data_format: str = "auto", num_samples: int = 256, seed: int = 0, cache_dir=None,
+                         truncation: float = 1.0, progress: bool = True) -> tuple[dict, float, float]:
+    """Videos of ``num_frames`` sampled as a user samples them, measured window by window (longvideo.py).
+    Returns the figures and real train <-> test SWD at the finest level (frames, differences) beside them."""
+    from tqdm.auto import tqdm
+
+    from .longvideo import evaluate_long, real_long_videos
+
+    mc = model.config
+    common = dict(frames=mc.frames, resolution=mc.resolution, data_format=data_format, cache_dir=cache_dir, progress=False)
+    test, train = VideoDataset(data, split="test", **common), VideoDataset(data, split="train", **common)
+    test_videos, _ = real_clips(test, 8)
+    train_videos, _ = real_clips(train, 4)
+    real_long, _ = real_long_videos([train, test], num_frames)
+    asked = np.arange(num_samples) % mc.num_classes if mc.conditional else None
+    videos = []
+    with tqdm(total=num_samples, desc=f"{num_frames}-frame videos", unit="video", disable=not progress) as bar:
+        for i in range(0, num_samples, 16):
+            part = model.sample(classes=None if asked is None else asked[i:i + 16].tolist(),
+                                seeds=list(range(seed + i, seed + min(i + 16, num_samples))),
+                                truncation=truncation, num_frames=num_frames)
+            videos.append(part)
+            bar.update(len(part))
+    results = evaluate_long(np.concatenate(videos), asked, classifier, test_videos, motion(train_videos), real_long,
+                            seed=seed)
+    results["truncation"], results["num_generated"] = truncation, num_samples
+    return results, swd(train_videos, test_videos, seed=seed)[0], swd(train_videos, test_videos, motion=True, seed=seed)[0]
+
+
 def evaluate_cli(args) -> int:
     model = HRVGAN.from_pretrained(args.model, device=args.device)
     classifier_dir = Path(args.classifier) if args.classifier else Path(args.model) / "classifier"
@@ -170,9 +200,17 @@ def evaluate_cli(args) -> int:
     from .external import load_torchscript
     i3d = load_torchscript(args.i3d) if args.i3d else None
     c3d = load_torchscript(args.c3d) if args.c3d else None
-    results = evaluate(model, args.data, classifier, data_format=args.data_format, num_samples=args.num_samples,
-                       seed=args.seed, i3d=i3d, c3d=c3d, truncation=args.truncation)
-    table = markdown_table(results)
+    if args.num_frames:
+        from .longvideo import window_table
+        results, swd_frames, swd_motion = evaluate_long_videos(
+            model, args.data, classifier, args.num_frames, data_format=args.data_format, num_samples=args.num_samples,
+            seed=args.seed, truncation=args.truncation)
+        results["swd_frames_train_vs_test"], results["swd_motion_train_vs_test"] = swd_frames, swd_motion
+        table = window_table(results, swd_frames, swd_motion)
+    else:
+        results = evaluate(model, args.data, classifier, data_format=args.data_format, num_samples=args.num_samples,
+                           seed=args.seed, i3d=i3d, c3d=c3d, truncation=args.truncation)
+        table = markdown_table(results)
     print(table)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")

@@ -62,6 +62,10 @@ class LossConfig(Section):
     diversity_weight: float = option(0.0, "mode-seeking term (MSGAN): keeps seeds of one class apart", low=0.0)
     augment: str = option("", "DiffAugment before D: comma-separated color,translation,cutout ('' = none)")
     generation_prob: float = option(0.5, "prediction models: share of steps with the context dropped", low=0.0, high=0.999)
+    rollout_prob: float = option(0.0, "prediction steps: share that continue the model's own prediction, not real frames "
+                                      "(what long videos feed it; no pixel loss there: nothing real to compare)", low=0.0, high=1.0)
+    rollout_depth: int = option(1, "those steps first predict 1 to n times from the real context, without gradients", low=1)
+    context_noise: float = option(0.0, "prediction steps: Gaussian noise (std, in [-1, 1] units) on the context", low=0.0)
 
 
 @dataclass

@@ -105,6 +105,14 @@ class Trainer:
             return False
         return bool(np.random.default_rng([self.cfg.optim.seed, self.step]).random() >= self.cfg.loss.generation_prob)
 
+    def rollout(self) -> int:
+        """How many of its own predictions G continues before this prediction step (0: from real frames)."""
+        lc = self.cfg.loss
+        if not self.predicting() or lc.rollout_prob == 0:
+            return 0
+        rng = np.random.default_rng([self.cfg.optim.seed, self.step, 1])
+        return int(rng.integers(1, lc.rollout_depth + 1)) if rng.random() < lc.rollout_prob else 0
+
     def batches(self):
         """(clips, labels) forever, epoch after epoch; after a resume, from the batch where the run stopped."""
         per_batch = self.cfg.optim.batch_size * self.accelerator.num_processes   # keys the ranks take per batch
@@ -131,7 +139,7 @@ class Trainer:
         for _ in range(acc.gradient_accumulation_steps):
             real, labels = next(data)
             with torch.no_grad(), acc.autocast():
-                fake = self.loss.fake_clips(real, labels, self.new_z(real.shape[0]), predict)
+                fake = self.loss.fake_clips(real, labels, self.new_z(real.shape[0]), predict, rollout=self.rollout())
             with acc.autocast():
                 real, fake = augment.augment(real, policy), augment.augment(fake.float(), policy)
                 main, logs = self.loss.critic_main(real, fake, labels)
@@ -153,7 +161,7 @@ class Trainer:
             if self.cfg.loss.diversity_weight > 0:
                 real, labels, noise = pair_up(real, labels, self.G.make_noise(real.shape[0], device=acc.device))
             with acc.autocast():
-                loss, logs = self.loss.generator_main(real, labels, z, predict, noise)
+                loss, logs = self.loss.generator_main(real, labels, z, predict, noise, self.rollout())
             acc.backward(loss)
         all_reduce_grads(self.accelerator, self.G)
         self.opt_g.step()

@@ -22,12 +22,31 @@ class GANLoss:
         self.G, self.D, self.cfg = G, D, cfg
         self.context_frames = G.config.context_frames
 
-    def fake_clips(self, real: torch.Tensor, labels, z: torch.Tensor, predict: bool, noise=None) -> torch.Tensor:
-        """Generated clips; on prediction steps the first m frames are the real context X and the rest G's Y-hat."""
+    def context(self, real: torch.Tensor, labels, rollout: int) -> torch.Tensor:
+        """The context X of a prediction step: the real clip's first m frames, or (``rollout`` = k > 0) what G
+        predicts from them after k steps of continuing its own prediction, as a long video does (no gradients:
+        G learns to continue what it makes, not to make it easy to continue); then ``context_noise``."""
+        m = self.context_frames
+        context = real[:, :, :m]
+        with torch.no_grad():
+            for _ in range(rollout):
+                z = torch.randn(real.shape[0], self.G.config.latent_dim, device=real.device)
+                noise = self.G.make_noise(real.shape[0], device=real.device)
+                if self.cfg.diversity_weight > 0:  # rows half + i repeat rows i (pair_up): the same context
+                    _, z, noise = pair_up(real, z, noise)
+                out = self.G(z, labels, context=context, noise=noise)
+                context = torch.cat([context, out[:, :, m:].to(context.dtype)], dim=2)[:, :, -m:]
+        if self.cfg.context_noise > 0:
+            context = context + self.cfg.context_noise * torch.randn_like(context)
+        return context
+
+    def fake_clips(self, real: torch.Tensor, labels, z: torch.Tensor, predict: bool, noise=None,
+                   rollout: int = 0) -> torch.Tensor:
+        """Generated clips; on prediction steps the first m frames are the context X and the rest G's Y-hat."""
         if not predict:
             return self.G(z, labels, noise=noise)
         m = self.context_frames
-        context = real[:, :, :m]
+        context = self.context(real, labels, rollout)
         out = self.G(z, labels, context=context, noise=noise)
         return torch.cat([context.to(out.dtype), out[:, :, m:]], dim=2)
 
@@ -51,13 +70,14 @@ class GANLoss:
         gp = losses.gradient_penalty(self.D, real, fake, labels).float()                     # Loss/D/gp
         return cfg.gp_weight * cfg.gp_every * gp, {"Loss/D/gp": gp.detach()}
 
-    def generator_main(self, real: torch.Tensor, labels, z: torch.Tensor, predict: bool, noise) -> tuple[torch.Tensor, dict]:
+    def generator_main(self, real: torch.Tensor, labels, z: torch.Tensor, predict: bool, noise,
+                       rollout: int = 0) -> tuple[torch.Tensor, dict]:
         """Gmain; with a diversity weight, videos i and half + i share class, context and noise but not z."""
         cfg = self.cfg
-        fake = self.fake_clips(real, labels, z, predict, noise)
+        fake = self.fake_clips(real, labels, z, predict, noise, rollout)
         adv = losses.G_LOSSES[cfg.kind](self.D(augment.augment(fake, cfg.augment), labels).float())   # Loss/G/adv
         logs = {"Loss/G/adv": adv.detach()}
-        if predict:
+        if predict and not rollout:
             m = self.context_frames
             pixel = losses.mse_loss(fake[:, :, m:].float(), real[:, :, m:].float())          # eq. 10: Y-hat vs Y
             loss = losses.combined_loss(adv, pixel, cfg.adv_weight, cfg.mse_weight)           # eq. 15
