@@ -32,6 +32,8 @@ def _sample(args) -> int:
         classes = classes[0]
     if not model.config.conditional and args.class_:
         raise SystemExit("sample: this model is unconditional; drop --class.")
+    if args.extender:
+        model.extender = HRVGAN.from_pretrained(args.extender, device=args.device)
     if args.num_frames and args.num_frames > model.config.frames:
         from tqdm.auto import tqdm
         with tqdm(total=args.num_frames, desc="frames", unit="frame") as bar:
@@ -169,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--num_frames", type=int, default=None,
                    help="video length, from the model's own (16) to 1024: longer videos are continued by the "
                         "model's prediction model (its predict/ folder), 8 frames at a time")
+    s.add_argument("--extender", default=None, help="with --num_frames: continue with this prediction model instead")
     s.add_argument("--out", default=None, help="mp4 path (H.264); with several videos, _0, _1, ... are added")
     s.add_argument("--gif", default=None, help="gif path; with several videos, _0, _1, ... are added")
     s.add_argument("--grid", default=None, help="PNG frame grid: one row per video, one column per frame")
@@ -212,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--num_frames", type=int, default=None,
                    help="instead: sample videos this long and report class accuracy, motion and SWD for every "
                         "16-frame window, and the colour drift over the whole video")
+    e.add_argument("--extender", default=None, help="with --num_frames: continue with this prediction model "
+                                                    "instead of the model's predict/ folder")
     e.add_argument("--json", default=None, help="write the metrics as JSON here")
     e.add_argument("--markdown", default=None, help="write the metrics table as markdown here")
     e.add_argument("--i3d", default=None, help="also FVD: path or URL of the I3D TorchScript model (i3d_torchscript.pt)")

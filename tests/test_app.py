@@ -92,6 +92,12 @@ def test_sample_api_with_arguments(client):
     check_png(grid)
 
 
+def test_sample_api_makes_long_videos(client):
+    video, grid, _ = client.predict(class_name="bend", seed=5, num_videos=1, num_frames=20, api_name="/sample")
+    check_mp4(video_path(video), frames=20)             # 8 generated, then continued 4 frames at a time
+    check_png(grid)
+
+
 def test_interpolate_api(client):
     walk, grid, html, slider = client.predict(seed_a=3, seed_b=4, steps=5, api_name="/interpolate")
     check_mp4(video_path(walk), frames=5 * 8)
@@ -105,6 +111,8 @@ BAD_REQUESTS = [
     (dict(seed="abc", api_name="/sample"), "got 'abc'"),
     (dict(seed=None, api_name="/sample"), "got None"),
     (dict(truncation=None, api_name="/sample"), "truncation must be a number"),
+    (dict(num_frames=4, api_name="/sample"), "num_frames must be a whole number from 8 to 1024, got 4"),
+    (dict(num_frames=200, num_videos=1, api_name="/sample"), "num_frames must be at most 128 here"),
     (dict(seed_a="x", api_name="/interpolate"), "seed A must be a whole number"),
     (dict(mode="zigzag", api_name="/interpolate"), "mode must be one of slerp, lerp"),
     (dict(seed=99999999999999, api_name="/predict"), "seed must be a whole number from 0 to 2147483647"),

@@ -128,6 +128,12 @@ def test_sample_cli_writes_a_long_video(folder_with_predictor, tmp_path):
     assert main(["sample", "--model", str(folder_with_predictor), "--class", "jack", "--num_frames", "20",
                  "--out", str(out)]) == 0
     assert read_video(out).shape[0] == 20
+    alone = tmp_path / "alone"                                              # a generator with no predict/ beside it
+    HRVGAN.from_pretrained(folder_with_predictor).save_pretrained(alone)
+    assert main(["sample", "--model", str(alone), "--class", "jack", "--num_frames", "20", "--out", str(out)]) == 2
+    assert main(["sample", "--model", str(alone), "--class", "jack", "--num_frames", "20", "--out", str(out),
+                 "--extender", str(folder_with_predictor / "predict")]) == 0
+    assert read_video(out).shape[0] == 20
 
 
 def test_demo_long_videos_with_progress_and_bounded_cost(folder_with_predictor):

@@ -202,6 +202,8 @@ def evaluate_cli(args) -> int:
     c3d = load_torchscript(args.c3d) if args.c3d else None
     if args.num_frames:
         from .longvideo import window_table
+        if args.extender:
+            model.extender = HRVGAN.from_pretrained(args.extender, device=args.device)
         results, swd_frames, swd_motion = evaluate_long_videos(
             model, args.data, classifier, args.num_frames, data_format=args.data_format, num_samples=args.num_samples,
             seed=args.seed, truncation=args.truncation)
