@@ -180,6 +180,13 @@ def test_evaluate_prediction_scores_a_fresh_predictor_like_copy_last(weizmann):
     for kind in ("frames", "motion"):
         pred, copy = r[f"swd_{kind}_prediction_vs_real"], r[f"swd_{kind}_copy_last_vs_real"]
         assert len(pred) == len(copy) >= 2 and abs(pred[0] - copy[0]) < 0.25 * copy[0] + 5
+    # Ten futures per clip: the best of them is at least as close as the first; a fresh predictor's z does little.
+    assert r["prediction_futures"] == 10 and r["prediction_psnr_best_of_k"] >= r["prediction_psnr"]
+    assert r["prediction_ssim_best_of_k"] >= r["prediction_ssim"] and 0 <= r["prediction_spread"] < 5
+    # A predictor whose seed decides its future: the spread says so.
+    with torch.no_grad():
+        model.generator.to_alpha.bias.copy_(torch.tensor([0.0, 0.0, 8.0]))     # draw every pixel, from z
+    assert evaluate_prediction(model, clips, labels, classifier)["prediction_spread"] > 5
 
 
 def test_export_checks_motion_and_spread_against_both_real_splits():

@@ -135,6 +135,9 @@ def psnr_ssim(predicted: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np
     return psnr.numpy(), ssim.reshape(n, k).numpy()
 
 
+FUTURES = 10  # futures per clip for the best-of-K figures
+
+
 def evaluate_prediction(model: HRVGAN, clips: np.ndarray, labels: np.ndarray, classifier: VideoClassifier,
                         seed: int = 0) -> dict:
     """Prediction (X -> Y) on held-out clips: PSNR / SSIM per predicted frame beside two baselines that
@@ -157,6 +160,17 @@ def evaluate_prediction(model: HRVGAN, clips: np.ndarray, labels: np.ndarray, cl
         out[f"swd_frames_{name}_vs_real"] = swd(baselines[name], y, seed=seed)
         out[f"swd_motion_{name}_vs_real"] = swd(seam(baselines[name]), seam(y), motion=True, seed=seed)
     out["prediction_motion_ratio"] = motion(seam(predicted)) / max(motion(seam(y)), 1e-9)
+    # Several futures per clip (seeds): the best of them against the truth (as SVG and MCVD report), and how far
+    # apart they are (RMS between two seeds' futures, 0-255; 0 = the seed changes nothing).
+    futures = np.stack([predicted] + [model.predict(x, classes=labels.tolist() if model.config.conditional else None,
+                                                    seeds=[s * FUTURES + k for s in range(seed, seed + len(clips))])
+                                      for k in range(1, FUTURES)])            # (K, N, n, H, W, 3)
+    scores = [psnr_ssim(f, y) for f in futures]
+    out["prediction_psnr_best_of_k"] = float(np.max([p.mean(axis=1) for p, _ in scores], axis=0).mean())
+    out["prediction_ssim_best_of_k"] = float(np.max([q.mean(axis=1) for _, q in scores], axis=0).mean())
+    f = futures.astype(np.float32)
+    out["prediction_spread"] = float(np.sqrt(((f[1:] - f[:1]) ** 2).mean(axis=(2, 3, 4, 5))).mean())
+    out["prediction_futures"] = FUTURES
     probs, _ = classify(classifier, np.concatenate([x, predicted], axis=1))
     out["prediction_class_accuracy"] = float((probs.argmax(1) == labels).mean()) if model.config.conditional else None
     out["num_prediction_clips"] = len(clips)

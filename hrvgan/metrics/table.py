@@ -32,6 +32,9 @@ TABLE_ROWS = [
     ("Prediction SSIM, mean over predicted frames", "prediction_ssim", "{:.3f}"),
     ("Baseline SSIM: copy the last context frame", "copy_last_ssim", "{:.3f}"),
     ("Baseline SSIM: repeat the context", "repeat_context_ssim", "{:.3f}"),
+    ("Prediction PSNR (dB), best of 10 futures per clip", "prediction_psnr_best_of_k", "{:.2f}"),
+    ("Prediction SSIM, best of 10 futures per clip", "prediction_ssim_best_of_k", "{:.3f}"),
+    ("Spread of the futures (RMS between two seeds' futures, 0-255)", "prediction_spread", "{:.1f}"),
     ("Prediction motion / real continuation's", "prediction_motion_ratio", "{:.2f}"),
     ("SWD x10³ frames, finest level, prediction vs real continuation", "swd_frames_prediction_vs_real", "{:.1f}"),
     ("SWD x10³ frames, finest level, copy-last vs real continuation", "swd_frames_copy_last_vs_real", "{:.1f}"),
@@ -57,7 +60,8 @@ def markdown_table(results: dict) -> str:
 
 # Keys an evaluation writes beside the table's rows (details the card may carry in metrics.json).
 EXTRA_KEYS = {"inception_score_std", "inception_score_c3d_std", "motion_real", "motion_generated", "motion_real_train",
-              "num_generated", "num_real_test_clips", "num_real_train_clips", "num_prediction_clips"}
+              "num_generated", "num_real_test_clips", "num_real_train_clips", "num_prediction_clips",
+              "prediction_futures"}
 
 
 def known_metric_keys() -> set[str]:
