@@ -9,22 +9,11 @@ same run.  The issue's budget: a 64-frame video in at most 0.5 s on the 2-core m
 """
 
 import argparse
-import statistics
-import time
 
 import torch
+from bench_generator import timed  # bench/ is on the path when this script runs
 
 from hrvgan import demo
-
-
-def timed(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main():
