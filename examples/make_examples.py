@@ -5,7 +5,7 @@
 Per class: a GIF of four seeds side by side and a frame grid (a row per seed, a column per frame,
 like the paper's Fig. 4); plus an interpolation grid between two classes (rows = steps, Figs. 2-3)
 and its GIF.  Long videos (a model with a prediction model beside it): per class a strip of every 16th
-frame over 128 frames, a row per seed, and one GIF of 128 frames, a video per class side by side.  With --data: examples/clips/, one held-out real clip per class (performers 7-8,
+frame over 128 frames, a row per seed.  With --data: examples/clips/, one held-out real clip per class (performers 7-8,
 the first 16 frames, 64x64 H.264), which the demo's Predict tab offers; and for a prediction model
 a grid per clip with a row of context, a row of prediction and a row of the real continuation
 (the model's own, or that of the prediction model in its predict/ folder).
@@ -49,15 +49,11 @@ def main():
     predictor = model if model.context_frames else HRVGAN.companion_predictor(args.model)
     if predictor is not None:
         model.extender = predictor
-        firsts = []
-        for name in model.class_names or [None]:
+        for name in model.class_names or [None]:   # (a GIF of 128 frames would be ~0.5 MB per video)
             long = model.sample(classes=name, seeds=args.seeds[:2], num_frames=128)
             stem = slug(name) if name else "samples"
             write_grid_png(long[:, ::16], out / f"long-{stem}.png")           # frames 0, 16, ..., 112
-            firsts.append(long[0])
             print(out / f"long-{stem}.png")
-        write_gif(np.concatenate(firsts, axis=2), out / "long.gif", fps=8)    # one video per class, side by side
-        print(out / "long.gif")
         for clip in sorted((out / "clips").glob("*.mp4")):
             frames = read_video(clip)
             m, n = predictor.context_frames, predictor.predicted_frames
