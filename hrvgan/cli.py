@@ -103,7 +103,7 @@ def _calibrate(args) -> int:
 
     from .data import VideoDataset
     from .metrics.calibration import calibrate
-    from .metrics.evaluate import real_clips
+    from .metrics.evaluate import real_clips, time_split_clips
 
     common = dict(frames=args.frames, resolution=args.resolution, data_format=args.data_format, progress=False)
     test, test_labels = real_clips(VideoDataset(args.data, split="test", **common), 8)
@@ -111,14 +111,18 @@ def _calibrate(args) -> int:
     if args.num_frames:
         return _calibrate_long(args, VideoDataset(args.data, split="train", **common), train, test)
     start = time.perf_counter()
-    table = calibrate(train, test, train_labels=train_labels, test_labels=test_labels)
+    split = time_split_clips(VideoDataset(args.data, split="train", **common), 4)
+    table = calibrate(train, test, train_labels=train_labels, test_labels=test_labels, split=split)
     seconds = time.perf_counter() - start
     print(f"SWD x10^3 against {len(test)} real test clips, finest level first ({len(train)} train clips; "
-          f"{seconds:.1f} s for {4 * len(table)} distance lists)")
-    print("| train clips | frames | frame differences | moving regions: frames | moving regions: differences |")
-    print("|---|---|---|---|---|")
+          f"{seconds:.1f} s for {6 * len(table)} distance lists); the last two columns: the train videos' first "
+          "halves against their second halves")
+    keys = ("frames", "motion", "moving_frames", "moving_motion", "moving_frames_late", "moving_motion_late")
+    print("| train clips | frames | frame differences | moving regions: frames | moving regions: differences "
+          "| moving, vs second halves: frames | moving, vs second halves: differences |")
+    print("|---|---|---|---|---|---|---|")
     for name, row in table.items():
-        cells = [" / ".join(f"{v:.1f}" for v in row[k]) for k in ("frames", "motion", "moving_frames", "moving_motion")]
+        cells = [" / ".join(f"{v:.1f}" for v in row[k]) for k in keys]
         print(f"| {name} | {' | '.join(cells)} |")
     if args.json:
         Path(args.json).write_text(json.dumps(table, indent=2) + "\n")

@@ -102,14 +102,24 @@ def degrade(videos: np.ndarray, kind: str) -> np.ndarray:
 
 
 def calibrate(train: np.ndarray, test: np.ndarray, swd_kwargs: dict | None = None, train_labels=None,
-              test_labels=None) -> dict:
+              test_labels=None, split: tuple | None = None) -> dict:
     """SWD of real train clips and of each degraded copy against real test clips: whole frames and frame
-    differences, and the same restricted to moving regions (class by class when labels are given)."""
+    differences, and the same restricted to moving regions (class by class when labels are given).  With
+    ``split`` = (early, early labels, late, late labels) from `evaluate.time_split_clips`, also the moving-region
+    figures of the early clips and of their degraded copies against the late ones ("moving_*_late")."""
     from .swd import swd, swd_moving_by_class
 
     kw = swd_kwargs or {}
-    rows = {"real": train, **{kind: degrade(train, kind) for kind in DEGRADATIONS + MOTION_DEGRADATIONS + UNSEEN}}
+    kinds = DEGRADATIONS + MOTION_DEGRADATIONS + UNSEEN
+    rows = {"real": train, **{kind: degrade(train, kind) for kind in kinds}}
     moving = lambda v, m: swd_moving_by_class(v, train_labels, test, test_labels, motion=m, **kw)[0]  # noqa: E731
-    return {name: {"frames": swd(v, test, **kw), "motion": swd(v, test, motion=True, **kw),
-                   "moving_frames": moving(v, False), "moving_motion": moving(v, True)}
-            for name, v in rows.items()}
+    table = {name: {"frames": swd(v, test, **kw), "motion": swd(v, test, motion=True, **kw),
+                    "moving_frames": moving(v, False), "moving_motion": moving(v, True)}
+             for name, v in rows.items()}
+    if split is not None:
+        early, early_labels, late, late_labels = split
+        for name in table:
+            v = early if name == "real" else degrade(early, name)
+            for key, m in (("moving_frames_late", False), ("moving_motion_late", True)):
+                table[name][key] = swd_moving_by_class(v, early_labels, late, late_labels, motion=m, **kw)[0]
+    return table

@@ -36,6 +36,21 @@ def real_clips(dataset: VideoDataset, per_video: int) -> tuple[np.ndarray, np.nd
     return np.stack(clips), np.asarray(labels)
 
 
+def time_split_clips(dataset: VideoDataset, per_half: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`per_half` evenly spaced clips from the first half of every video and as many from its second half ->
+    (early clips, their labels, late clips, their labels).  The same performers in front of the same walls on
+    both sides: a reference that differs from the data only in the moment, unlike the held-out performers."""
+    early, late, el, ll = [], [], [], []
+    for i in range(len(dataset)):
+        n = dataset.offsets[i + 1] - dataset.offsets[i]
+        half = n // 2
+        for clips, labels, lo, hi in ((early, el, 0, max(0, half - dataset.span)), (late, ll, min(half, n - dataset.span), n - dataset.span)):
+            for start in np.linspace(lo, hi, per_half).round().astype(int):
+                clips.append(dataset.clip(i, start=int(start)))
+                labels.append(dataset.labels[i])
+    return np.stack(early), np.asarray(el), np.stack(late), np.asarray(ll)
+
+
 def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str = "auto", num_samples: int = 256,
              seed: int = 0, clips_per_video: int = 8, cache_dir=None, i3d=None, c3d=None, truncation: float = 1.0) -> dict:
     """The generated clips are sampled as a user samples them (seeds seed.., the classes in turn, ``truncation``
@@ -51,6 +66,7 @@ def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str 
 
     test_videos, test_labels = real_clips(test, clips_per_video)
     train_videos, train_labels = real_clips(train, max(1, clips_per_video // 2))
+    early, early_labels, late, late_labels = time_split_clips(train, max(1, clips_per_video // 2))
     asked = np.arange(num_samples) % mc.num_classes if mc.conditional else None
     seeds = list(range(seed, seed + num_samples))
     logger.info("generating %d videos", num_samples)
@@ -97,6 +113,13 @@ def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str 
                                                   test_labels if mc.conditional else None, motion=is_motion, seed=seed)
             results[f"swd_moving_{kind}_{who}_vs_test"] = mean
             results[f"swd_moving_{kind}_{who}_vs_test_per_class"] = {mc.class_names[c]: v for c, v in per_class.items()}
+        # ... and against the train videos' second halves, beside their first halves: the same performers and walls,
+        # so a pale oval is not excused by held-out performers who happen to wave in front of pale walls.
+        for who, videos, labels in (("generated", generated, asked), ("train_early", early, early_labels)):
+            mean, per_class = swd_moving_by_class(videos, labels if mc.conditional else None, late,
+                                                  late_labels if mc.conditional else None, motion=is_motion, seed=seed)
+            results[f"swd_moving_{kind}_{who}_vs_train_late"] = mean
+            results[f"swd_moving_{kind}_{who}_vs_train_late_per_class"] = {mc.class_names[c]: v for c, v in per_class.items()}
     # Both real spreads: the test split has 2 performers, the train split (what G learned) 7, so the
     # test clips of a class are less spread out than the distribution G imitates.
     results["diversity_generated"], results["diversity_real_test"], results["diversity_real_train"] = (

@@ -23,6 +23,8 @@ TABLE_ROWS = [
     ("SWD x10³ where clips move, frames, coarsest level, real train vs real test", "swd_moving_frames_train_vs_test", "{:.1f}", -1),
     ("SWD x10³ where clips move, differences, coarsest level, generated vs real test", "swd_moving_motion_generated_vs_test", "{:.1f}", -1),
     ("SWD x10³ where clips move, differences, coarsest level, real train vs real test", "swd_moving_motion_train_vs_test", "{:.1f}", -1),
+    ("SWD x10³ where clips move, frames, coarsest level, generated vs train videos' second halves", "swd_moving_frames_generated_vs_train_late", "{:.1f}", -1),
+    ("SWD x10³ where clips move, frames, coarsest level, train videos' first halves vs their second halves", "swd_moving_frames_train_early_vs_train_late", "{:.1f}", -1),
     ("Spread within a class (RMS from class mean, 0-255), generated", "diversity_generated", "{:.1f}"),
     ("Spread within a class (RMS from class mean, 0-255), real test", "diversity_real_test", "{:.1f}"),
     ("Spread within a class (RMS from class mean, 0-255), real train", "diversity_real_train", "{:.1f}"),
