@@ -34,15 +34,11 @@ def _sample(args) -> int:
         raise SystemExit("sample: this model is unconditional; drop --class.")
     if args.extender:
         model.extender = HRVGAN.from_pretrained(args.extender, device=args.device)
-    if args.num_frames and args.num_frames > model.config.frames:
-        from tqdm.auto import tqdm
-        with tqdm(total=args.num_frames, desc="frames", unit="frame") as bar:
-            def progress(done, total):
-                bar.update(done - bar.n)
-            videos = model.sample(classes=classes, seeds=args.seed, truncation=args.truncation,
-                                  num_frames=args.num_frames, progress=progress)
-    else:
-        videos = model.sample(classes=classes, seeds=args.seed, truncation=args.truncation, num_frames=args.num_frames)
+    from tqdm.auto import tqdm
+    long = bool(args.num_frames and args.num_frames > model.config.frames)   # a bar while the videos are continued
+    with tqdm(total=args.num_frames, desc="frames", unit="frame", disable=not long) as bar:
+        videos = model.sample(classes=classes, seeds=args.seed, truncation=args.truncation, num_frames=args.num_frames,
+                              progress=lambda done, total: bar.update(done - bar.n))
     stem_many = len(videos) > 1
     for flag, writer in ((args.out, write_mp4), (args.gif, write_gif)):
         if flag:
@@ -106,12 +102,13 @@ def _calibrate(args) -> int:
     from .metrics.evaluate import real_clips, time_split_clips
 
     common = dict(frames=args.frames, resolution=args.resolution, data_format=args.data_format, progress=False)
+    train_set = VideoDataset(args.data, split="train", **common)
     test, test_labels = real_clips(VideoDataset(args.data, split="test", **common), 8)
-    train, train_labels = real_clips(VideoDataset(args.data, split="train", **common), 4)
+    train, train_labels = real_clips(train_set, 4)
     if args.num_frames:
-        return _calibrate_long(args, VideoDataset(args.data, split="train", **common), train, test)
+        return _calibrate_long(args, train_set, train, test)
     start = time.perf_counter()
-    split = time_split_clips(VideoDataset(args.data, split="train", **common), 4)
+    split = time_split_clips(train_set, 4)
     table = calibrate(train, test, train_labels=train_labels, test_labels=test_labels, split=split)
     seconds = time.perf_counter() - start
     print(f"SWD x10^3 against {len(test)} real test clips, finest level first ({len(train)} train clips; "

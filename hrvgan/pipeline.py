@@ -252,11 +252,10 @@ class HRVGAN(
         ships one), loaded from the same folder or Hub repo on first use."""
         if self.context_frames:
             return self
-        if self._companions["extender"] is None:
-            source = self._companions["source"]
-            if source is not None:
-                path, kwargs = source
-                self.extender = self.companion_predictor(path, device=self.device, **kwargs)
+        if self._companions["extender"] is None and self._companions["source"] is not None:
+            path, kwargs = self._companions["source"]
+            self.extender = self.companion_predictor(path, device=self.device, **kwargs)
+            self._companions["source"] = None   # looked once: a folder or repo without predict/ is not asked again
         if self._companions["extender"] is None:
             raise InputError(f"this model makes {self.config.frames}-frame videos and has no prediction model to "
                              "continue them: load one beside it (a predict/ subfolder, as weights/ has) or set "

@@ -25,30 +25,31 @@ from .table import markdown_table
 logger = logging.getLogger(__name__)
 
 
-def real_clips(dataset: VideoDataset, per_video: int) -> tuple[np.ndarray, np.ndarray]:
-    """`per_video` evenly spaced clips of every video -> uint8 (N, T, H, W, 3), labels (N,)."""
+def spaced_clips(dataset: VideoDataset, per_video: int, starts) -> tuple[np.ndarray, np.ndarray]:
+    """`per_video` evenly spaced clips of every video, their starts from ``starts(frames) = (first, last)`` ->
+    uint8 (N, T, H, W, 3), labels (N,)."""
     clips, labels = [], []
     for i in range(len(dataset)):
-        n = dataset.offsets[i + 1] - dataset.offsets[i]
-        for start in np.linspace(0, n - dataset.span, per_video).round().astype(int):
+        first, last = starts(dataset.offsets[i + 1] - dataset.offsets[i])
+        for start in np.linspace(first, last, per_video).round().astype(int):
             clips.append(dataset.clip(i, start=int(start)))
             labels.append(dataset.labels[i])
     return np.stack(clips), np.asarray(labels)
+
+
+def real_clips(dataset: VideoDataset, per_video: int) -> tuple[np.ndarray, np.ndarray]:
+    """`per_video` evenly spaced clips of every video -> uint8 (N, T, H, W, 3), labels (N,)."""
+    return spaced_clips(dataset, per_video, lambda n: (0, n - dataset.span))
 
 
 def time_split_clips(dataset: VideoDataset, per_half: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`per_half` evenly spaced clips from the first half of every video and as many from its second half ->
     (early clips, their labels, late clips, their labels).  The same performers in front of the same walls on
     both sides: a reference that differs from the data only in the moment, unlike the held-out performers."""
-    early, late, el, ll = [], [], [], []
-    for i in range(len(dataset)):
-        n = dataset.offsets[i + 1] - dataset.offsets[i]
-        half = n // 2
-        for clips, labels, lo, hi in ((early, el, 0, max(0, half - dataset.span)), (late, ll, min(half, n - dataset.span), n - dataset.span)):
-            for start in np.linspace(lo, hi, per_half).round().astype(int):
-                clips.append(dataset.clip(i, start=int(start)))
-                labels.append(dataset.labels[i])
-    return np.stack(early), np.asarray(el), np.stack(late), np.asarray(ll)
+    span = dataset.span
+    early = spaced_clips(dataset, per_half, lambda n: (0, max(0, n // 2 - span)))
+    late = spaced_clips(dataset, per_half, lambda n: (min(n // 2, n - span), n - span))
+    return (*early, *late)
 
 
 def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str = "auto", num_samples: int = 256,
@@ -202,9 +203,9 @@ def evaluate_prediction(model: HRVGAN, clips: np.ndarray, labels: np.ndarray, cl
 
 def evaluate_long_videos(model: HRVGAN, data, classifier: VideoClassifier | None, num_frames: int,
                          data_format: str = "auto", num_samples: int = 256, seed: int = 0, cache_dir=None,
-                         truncation: float = 1.0, progress: bool = True) -> tuple[dict, float, float]:
-    """Videos of ``num_frames`` sampled as a user samples them, measured window by window (longvideo.py).
-    Returns the figures and real train <-> test SWD at the finest level (frames, differences) beside them."""
+                         truncation: float = 1.0, progress: bool = True) -> dict:
+    """Videos of ``num_frames`` sampled as a user samples them, measured window by window (longvideo.py), with
+    real train <-> test SWD at the finest level beside them (``swd_{frames,motion}_train_vs_test``)."""
     from tqdm.auto import tqdm
 
     from .longvideo import evaluate_long, real_long_videos
@@ -227,7 +228,9 @@ def evaluate_long_videos(model: HRVGAN, data, classifier: VideoClassifier | None
     results = evaluate_long(np.concatenate(videos), asked, classifier, test_videos, motion(train_videos), real_long,
                             seed=seed)
     results["truncation"], results["num_generated"] = truncation, num_samples
-    return results, swd(train_videos, test_videos, seed=seed)[0], swd(train_videos, test_videos, motion=True, seed=seed)[0]
+    results["swd_frames_train_vs_test"] = swd(train_videos, test_videos, seed=seed)[0]
+    results["swd_motion_train_vs_test"] = swd(train_videos, test_videos, motion=True, seed=seed)[0]
+    return results
 
 
 def evaluate_cli(args) -> int:
@@ -241,11 +244,9 @@ def evaluate_cli(args) -> int:
         from .longvideo import window_table
         if args.extender:
             model.extender = HRVGAN.from_pretrained(args.extender, device=args.device)
-        results, swd_frames, swd_motion = evaluate_long_videos(
-            model, args.data, classifier, args.num_frames, data_format=args.data_format, num_samples=args.num_samples,
-            seed=args.seed, truncation=args.truncation)
-        results["swd_frames_train_vs_test"], results["swd_motion_train_vs_test"] = swd_frames, swd_motion
-        table = window_table(results, swd_frames, swd_motion)
+        results = evaluate_long_videos(model, args.data, classifier, args.num_frames, data_format=args.data_format,
+                                       num_samples=args.num_samples, seed=args.seed, truncation=args.truncation)
+        table = window_table(results, results["swd_frames_train_vs_test"], results["swd_motion_train_vs_test"])
     else:
         results = evaluate(model, args.data, classifier, data_format=args.data_format, num_samples=args.num_samples,
                            seed=args.seed, i3d=i3d, c3d=c3d, truncation=args.truncation)
