@@ -262,8 +262,20 @@ def test_push_to_hub_at_the_end(tmp_path, weizmann):
                          "--hub_model_id", "alice/weizmann-tiny", env=_hub_env(hub.url))
         assert proc.returncode == 0, proc.stderr
         files = hub.store.files_at("alice/weizmann-tiny", "main")[1]
-    assert {"config.json", "model.safetensors", "README.md", "sample.gif"} <= set(files)
-    assert files["model.safetensors"] == (out / "model" / "model.safetensors").read_bytes()
+        assert {"config.json", "model.safetensors", "README.md", "sample.gif",
+                "training/generator.safetensors", "training/discriminator.safetensors"} <= set(files)
+        assert files["model.safetensors"] == (out / "model" / "model.safetensors").read_bytes()
+        # Sampling from the repo never downloads training/; a warm start from it gets the critic.
+        cache = tmp_path / "hub-cache"
+        script = ("from hrvgan import HRVGAN; from hrvgan.training.warmstart import training_sources\n"
+                  "HRVGAN.from_pretrained('alice/weizmann-tiny').sample(classes=0, seeds=0)\n"
+                  "import pathlib, sys; cache = pathlib.Path(sys.argv[1])\n"
+                  "print('after sampling', sorted(p.name for p in cache.rglob('*.safetensors')))\n"
+                  "print('critic', 'critic' in training_sources('alice/weizmann-tiny'))\n")
+        proc = subprocess.run([sys.executable, "-c", script, str(cache)], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, **_hub_env(hub.url), "HF_HUB_CACHE": str(cache)})
+        assert proc.returncode == 0, proc.stderr
+        assert "after sampling ['model.safetensors']" in proc.stdout and "critic True" in proc.stdout
 
 
 def test_failed_push_is_reported_and_the_model_kept(tmp_path, weizmann):
@@ -606,6 +618,30 @@ def test_init_from_a_model_folder_continues_with_its_own_critic(tmp_path, weizma
     shutil.rmtree(out / "model" / "training")
     assert HRVGAN.from_pretrained(out / "model").sample(classes=0, seeds=0).shape == (1, 8, 32, 32, 3)
     assert not Trainer(tiny(tmp_path, weizmann, "run2", run__init_from=str(out / "model"))).has_critic
+
+
+def test_the_shipped_weights_continue_with_their_critic_and_keep_their_classes(tmp_path):
+    """weights/ carries training/ (raw G and critic): a short continuation of the GAN from it, on real 64x64
+    clips (tests/data/weizmann-mini-64), gives a model whose videos the project's classifier still reads as
+    the class asked for."""
+    from hrvgan.metrics.classifier import VideoClassifier, classify
+
+    shipped = json.loads((ROOT / "weights" / "config.json").read_text())
+    out = tmp_path / "continued"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "--config", str(ROOT / "configs/weizmann-64.yaml"),
+         "--data", str(ROOT / "tests/data/weizmann-mini-64"), "--cache_dir", str(tmp_path / "cache"),
+         "--init_from", str(ROOT / "weights"), "--output_dir", str(out), "--max_steps", "40",
+         "--channels", *map(str, shipped["channels"]), "--motion_strides", *map(str, shipped["motion_strides"]),
+         "--sample_every", "1000", "--checkpoint_every", "1000", "--export_every", "1000"],
+        cwd=tmp_path, env={**os.environ, "OMP_NUM_THREADS": "2"}, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "initialised" in proc.stderr and "critic tensors" in proc.stderr and "carries no critic" not in proc.stderr
+    model = HRVGAN.from_pretrained(out / "model")
+    labels = np.repeat(np.arange(4), 16)
+    videos = model.sample(classes=labels.tolist(), seeds=list(range(64)))
+    probs, _ = classify(VideoClassifier.load(ROOT / "weights" / "classifier"), videos)
+    assert (probs.argmax(1) == labels).mean() >= 0.9
 
 
 def test_a_hub_that_never_answers_times_out_and_says_how_to_push_later(tmp_path, weizmann):
