@@ -112,6 +112,29 @@ def write_rng(folder: Path, rank: int, streams: dict) -> None:
     _save_pickle_free(streams, folder / f"rng_{rank}.pt")
 
 
+def capture_rng(z_gen: torch.Generator) -> dict:
+    """This rank's random streams: torch's global one (CPU and CUDA) and the latent codes' own generator."""
+    return {"torch": torch.get_rng_state(), "z": z_gen.get_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+
+
+def restore_rng(rng: dict, z_gen: torch.Generator) -> None:
+    torch.set_rng_state(rng["torch"])
+    if rng["cuda"]:
+        torch.cuda.set_rng_state_all(rng["cuda"])
+    z_gen.set_state(rng["z"])
+
+
+def load_modules(folder: Path, saved: dict, modules: dict) -> None:
+    """Load a checkpoint's weights into the run's modules, or say that the checkpoint is another model's."""
+    for name, module in modules.items():
+        try:
+            module.load_state_dict(saved[name])
+        except RuntimeError as e:
+            raise ValueError(f"checkpoint {folder} does not fit this config ({name}): {str(e).splitlines()[0]} "
+                             "Resume with the recipe the run was started with, or start a new --output_dir.") from e
+
+
 def read_checkpoint(folder: Path, rank: int, device) -> dict:
     """Everything in a checkpoint: ``state`` (state.json), the weights by name, ``optimizers`` and this rank's ``rng``."""
     folder = Path(folder)
