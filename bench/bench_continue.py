@@ -7,7 +7,7 @@ channels and motion strides, so nothing is widened or grown) for ``--steps`` ste
 critic and raw generator of the model's ``training/`` folder, once from a copy without it (a fresh critic,
 no ``d_warmup_steps``, as a fine-tune of a model that carries no critic starts).  Prints the class accuracy,
 by the model's classifier, of the raw generator and of the EMA generator (what is exported) before and after.
-Raw G is where a critic's first gradients show; the EMA moves 1/1000 of the way to it per step.
+Raw G is where a critic's first gradients show; the EMA moves 1 - ema_decay of the way to it per step.
 """
 
 import argparse
@@ -52,7 +52,7 @@ def main():
         for name in ("config.json", "model.safetensors"):
             shutil.copy(Path(args.model) / name, bare / name)
         print(f"{args.model}, {args.steps} steps of {args.config} on {args.data}; class accuracy of "
-              f"{4 * args.per_class} videos")
+              f"{shipped['num_classes'] * args.per_class} videos")
         print("| critic | raw G before | raw G after | EMA before | EMA after |")
         print("|---|---|---|---|---|")
         for label, source in (("its own (training/)", args.model), ("fresh", str(bare))):

@@ -108,19 +108,17 @@ def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str 
     for kind, is_motion in (("frames", False), ("motion", True)):
         results[f"swd_{kind}_generated_vs_test"] = swd(generated, test_videos, motion=is_motion, seed=seed)
         results[f"swd_{kind}_train_vs_test"] = swd(train_videos, test_videos, motion=is_motion, seed=seed)
-        # The same where the clips move (swd.swd_moving), class by class: fans and ghosts of sweeping limbs.
-        for who, videos, labels in (("generated", generated, asked), ("train", train_videos, train_labels)):
-            mean, per_class = swd_moving_by_class(videos, labels if mc.conditional else None, test_videos,
-                                                  test_labels if mc.conditional else None, motion=is_motion, seed=seed)
-            results[f"swd_moving_{kind}_{who}_vs_test"] = mean
-            results[f"swd_moving_{kind}_{who}_vs_test_per_class"] = {mc.class_names[c]: v for c, v in per_class.items()}
-        # ... and against the train videos' second halves, beside their first halves: the same performers and walls,
-        # so a pale oval is not excused by held-out performers who happen to wave in front of pale walls.
-        for who, videos, labels in (("generated", generated, asked), ("train_early", early, early_labels)):
-            mean, per_class = swd_moving_by_class(videos, labels if mc.conditional else None, late,
-                                                  late_labels if mc.conditional else None, motion=is_motion, seed=seed)
-            results[f"swd_moving_{kind}_{who}_vs_train_late"] = mean
-            results[f"swd_moving_{kind}_{who}_vs_train_late_per_class"] = {mc.class_names[c]: v for c, v in per_class.items()}
+        # The same where the clips move (swd.swd_moving), class by class: fans and ghosts of sweeping limbs. Against
+        # the held-out test clips, and against the train videos' second halves beside their first halves: the same
+        # performers and walls, so a pale oval is not excused by held-out performers who wave in front of pale walls.
+        for ref, ref_videos, ref_labels, pairs in (
+                ("test", test_videos, test_labels, (("generated", generated, asked), ("train", train_videos, train_labels))),
+                ("train_late", late, late_labels, (("generated", generated, asked), ("train_early", early, early_labels)))):
+            for who, videos, labels in pairs:
+                mean, per_class = swd_moving_by_class(videos, labels if mc.conditional else None, ref_videos,
+                                                      ref_labels if mc.conditional else None, motion=is_motion, seed=seed)
+                results[f"swd_moving_{kind}_{who}_vs_{ref}"] = mean
+                results[f"swd_moving_{kind}_{who}_vs_{ref}_per_class"] = {mc.class_names[c]: v for c, v in per_class.items()}
     # Both real spreads: the test split has 2 performers, the train split (what G learned) 7, so the
     # test clips of a class are less spread out than the distribution G imitates.
     results["diversity_generated"], results["diversity_real_test"], results["diversity_real_train"] = (

@@ -307,7 +307,6 @@ def all_reduce_grads(accelerator: Accelerator, model: torch.nn.Module) -> None:
         i += g.numel()
 
 
-@torch.no_grad()
 def ema_decay(decay: float, step: int, warm: bool) -> float:
     """The EMA's decay at ``step``: ramped up from 0.1 for a random start (else it would average in random weights
     for thousands of steps); the full decay from step 0 for a warm start, whose EMA is trained already (ramping it
@@ -315,6 +314,7 @@ def ema_decay(decay: float, step: int, warm: bool) -> float:
     return decay if warm else min(decay, (1 + step) / (10 + step))
 
 
+@torch.no_grad()
 def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
     for pe, p in zip(ema.parameters(), model.parameters()):
         pe.lerp_(p.detach(), 1 - decay)
