@@ -1,0 +1,84 @@
+"""The pixel figures of several models over several draws, side by side: how far apart are they really?
+
+    python bench/bench_draws.py --models weights runs/weizmann-64/model [--draws 4] [--data ../shared/data/weizmann-actions]
+
+`python -m hrvgan evaluate` reads one draw: 256 videos (seeds 0-255) and one draw of SWD descriptors.  The
+SWD of frame differences moves between draws by more than the 10% that decides whether a model is as good as
+another (one export read 62.9 at seeds 0-255 and 47.8 at seeds 5000-5255; real train<->test moves by ~3
+between descriptor draws).  This runs the same measurements (`evaluate`'s functions, the same real clips)
+for draw k on seeds 1000k.. with SWD seed 1000k, for every model, and prints mean +- sd over the draws:
+class accuracy, SWD of frames and of frame differences at every level against the held-out clips, and the
+moving-region SWD against the train videos' second halves, each beside real train<->test (or the train
+videos' first halves) read with the same descriptor draws.
+"""
+
+import argparse
+import logging
+
+import numpy as np
+
+from hrvgan import HRVGAN
+from hrvgan.data import VideoDataset
+from hrvgan.metrics.classifier import VideoClassifier, classify
+from hrvgan.metrics.evaluate import real_clips, time_split_clips
+from hrvgan.metrics.swd import swd, swd_moving_by_class
+
+
+def figures(videos, labels, test, late, draw_seed, classifier=None):
+    out = {}
+    if classifier is not None:
+        out["class accuracy %"] = [100 * float((classify(classifier, videos)[0].argmax(1) == labels).mean())]
+    for kind, motion in (("frames", False), ("differences", True)):
+        out[f"SWD {kind}"] = swd(videos, test[0], motion=motion, seed=draw_seed)
+        out[f"moving-region SWD {kind} vs train late"] = swd_moving_by_class(
+            videos, labels, late[0], late[1], motion=motion, seed=draw_seed)[0]
+    return out
+
+
+def fmt(values):
+    a = np.asarray(values)
+    return " / ".join(f"{m:.1f} ± {s:.1f}" for m, s in zip(a.mean(0), a.std(0)))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=["weights"], help="model folders or Hub repo ids")
+    parser.add_argument("--data", default="../shared/data/weizmann-actions", help="the dataset (held-out split)")
+    parser.add_argument("--classifier", default="weights/classifier", help="the class-accuracy classifier")
+    parser.add_argument("--draws", type=int, default=4, help="draws of --num_samples videos each")
+    parser.add_argument("--num_samples", type=int, default=256, help="videos per draw, as evaluate")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    models = {name: HRVGAN.from_pretrained(name) for name in args.models}
+    mc = next(iter(models.values())).config
+    common = dict(frames=mc.frames, resolution=mc.resolution, progress=False)
+    test_set, train_set = VideoDataset(args.data, split="test", **common), VideoDataset(args.data, split="train", **common)
+    test, train = real_clips(test_set, 8), real_clips(train_set, 4)
+    early_v, early_l, late_v, late_l = time_split_clips(train_set, 4)
+    classifier = VideoClassifier.load(args.classifier)
+    rows = {name: {} for name in ["real train (vs test) / first halves (vs second)", *models]}
+    for k in range(args.draws):
+        seed = 1000 * k
+        for name, model in models.items():
+            labels = np.arange(args.num_samples) % model.config.num_classes
+            videos = model.sample(classes=labels.tolist(), seeds=list(range(seed, seed + args.num_samples)))
+            for key, value in figures(videos, labels, test, (late_v, late_l), seed, classifier).items():
+                rows[name].setdefault(key, []).append(value)
+        real = {f"SWD {kind}": swd(train[0], test[0], motion=motion, seed=seed)
+                for kind, motion in (("frames", False), ("differences", True))}
+        real.update({f"moving-region SWD {kind} vs train late": swd_moving_by_class(
+            early_v, early_l, late_v, late_l, motion=motion, seed=seed)[0]
+            for kind, motion in (("frames", False), ("differences", True))})
+        for key, value in real.items():
+            rows["real train (vs test) / first halves (vs second)"].setdefault(key, []).append(value)
+        print(f"draw {k + 1}/{args.draws} done", flush=True)
+    keys = list(rows[args.models[0]])
+    print(f"\nmean ± sd over {args.draws} draws of {args.num_samples} videos; SWD x10³ finest / middle / coarsest level")
+    print("| | " + " | ".join(rows) + " |")
+    print("|---" * (len(rows) + 1) + "|")
+    for key in keys:
+        print(f"| {key} | " + " | ".join(fmt(r[key]) if key in r else "" for r in rows.values()) + " |")
+
+
+if __name__ == "__main__":
+    main()
