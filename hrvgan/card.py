@@ -30,13 +30,15 @@ def model_card(config: ModelConfig, *, training_data: str | None = None, trainin
     ]
     if sample_gif:
         lines += [f"![samples]({sample_gif})", ""]
+    strides = tuple(config.motion_strides)
+    differences = ", frame differences" + (f" over {', '.join(map(str, strides))} frames" if strides != (1,) else "")
     lines += [
         "| | |", "|---|---|",
         f"| preset | `{config.preset}` (width x{config.width:g}) |",
         f"| generator channels, 4x4 input then each stage | {', '.join(map(str, config.stage_channels))} |",
         f"| generator padding in time (beyond the first and last frame) | {config.time_padding} |",
         f"| generator noise inputs (per-pixel grain, StyleGAN) | {'yes' if config.g_noise else 'no'} |",
-        f"| critic (training only) sees | frames{', frame differences' if config.d_motion else ''}"
+        f"| critic (training only) sees | frames{differences if config.d_motion else ''}"
         f"{', every ~14-pixel neighbourhood (patch head)' if config.d_patch else ''} |",
         f"| latent size | {config.latent_dim} |",
         f"| classes | {', '.join(config.class_names) if config.class_names else 'none (unconditional)'} |",

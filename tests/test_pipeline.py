@@ -52,6 +52,10 @@ def test_model_card_lists_training_data_and_metrics(tiny_model, tmp_path):
     assert ("| critic (training only) sees | frames, frame differences, every ~14-pixel neighbourhood (patch head) |"
             in (tmp_path / "patchy" / "README.md").read_text())
     assert HRVGAN.from_pretrained(tmp_path / "patchy").config.d_patch     # saved in config.json
+    strided = HRVGAN(ModelConfig.from_preset("tiny", d_motion=True, motion_strides=(1, 2, 4)))
+    strided.save_pretrained(tmp_path / "strided")
+    assert "| critic (training only) sees | frames, frame differences over 1, 2, 4 frames |" in (
+        tmp_path / "strided" / "README.md").read_text()
 
 
 @pytest.mark.parametrize("mode", ["lerp", "slerp"])
