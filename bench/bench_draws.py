@@ -24,14 +24,18 @@ from hrvgan.metrics.evaluate import real_clips, time_split_clips
 from hrvgan.metrics.swd import swd, swd_moving_by_class
 
 
-def figures(videos, labels, test, late, draw_seed, classifier=None):
+REAL = "real train (vs test) / first halves (vs second)"
+
+
+def figures(whole, moving, moving_labels, test, late, draw_seed):
+    """SWD of ``whole`` against the test clips and moving-region SWD of ``moving`` against the train videos'
+    second halves, frames and frame differences, every level: a generated set is both, the real row is train
+    clips (whole) and the train videos' first halves (moving)."""
     out = {}
-    if classifier is not None:
-        out["class accuracy %"] = [100 * float((classify(classifier, videos)[0].argmax(1) == labels).mean())]
     for kind, motion in (("frames", False), ("differences", True)):
-        out[f"SWD {kind}"] = swd(videos, test[0], motion=motion, seed=draw_seed)
+        out[f"SWD {kind}"] = swd(whole, test, motion=motion, seed=draw_seed)
         out[f"moving-region SWD {kind} vs train late"] = swd_moving_by_class(
-            videos, labels, late[0], late[1], motion=motion, seed=draw_seed)[0]
+            moving, moving_labels, *late, motion=motion, seed=draw_seed)[0]
     return out
 
 
@@ -56,21 +60,18 @@ def main():
     test, train = real_clips(test_set, 8), real_clips(train_set, 4)
     early_v, early_l, late_v, late_l = time_split_clips(train_set, 4)
     classifier = VideoClassifier.load(args.classifier)
-    rows = {name: {} for name in ["real train (vs test) / first halves (vs second)", *models]}
+    rows = {name: {} for name in [REAL, *models]}
     for k in range(args.draws):
         seed = 1000 * k
         for name, model in models.items():
             labels = np.arange(args.num_samples) % model.config.num_classes
             videos = model.sample(classes=labels.tolist(), seeds=list(range(seed, seed + args.num_samples)))
-            for key, value in figures(videos, labels, test, (late_v, late_l), seed, classifier).items():
+            rows[name].setdefault("class accuracy %", []).append(
+                [100 * float((classify(classifier, videos)[0].argmax(1) == labels).mean())])
+            for key, value in figures(videos, videos, labels, test[0], (late_v, late_l), seed).items():
                 rows[name].setdefault(key, []).append(value)
-        real = {f"SWD {kind}": swd(train[0], test[0], motion=motion, seed=seed)
-                for kind, motion in (("frames", False), ("differences", True))}
-        real.update({f"moving-region SWD {kind} vs train late": swd_moving_by_class(
-            early_v, early_l, late_v, late_l, motion=motion, seed=seed)[0]
-            for kind, motion in (("frames", False), ("differences", True))})
-        for key, value in real.items():
-            rows["real train (vs test) / first halves (vs second)"].setdefault(key, []).append(value)
+        for key, value in figures(train[0], early_v, early_l, test[0], (late_v, late_l), seed).items():
+            rows[REAL].setdefault(key, []).append(value)
         print(f"draw {k + 1}/{args.draws} done", flush=True)
     keys = list(rows[args.models[0]])
     print(f"\nmean ± sd over {args.draws} draws of {args.num_samples} videos; SWD x10³ finest / middle / coarsest level")
