@@ -20,7 +20,7 @@ import numpy as np
 from hrvgan import HRVGAN
 from hrvgan.data import VideoDataset
 from hrvgan.metrics.classifier import VideoClassifier, classify
-from hrvgan.metrics.evaluate import real_clips, time_split_clips
+from hrvgan.metrics.evaluate import reference_clips
 from hrvgan.metrics.swd import swd, swd_moving_by_class
 
 
@@ -57,8 +57,9 @@ def main():
     mc = next(iter(models.values())).config
     common = dict(frames=mc.frames, resolution=mc.resolution, progress=False)
     test_set, train_set = VideoDataset(args.data, split="test", **common), VideoDataset(args.data, split="train", **common)
-    test, train = real_clips(test_set, 8), real_clips(train_set, 4)
-    early_v, early_l, late_v, late_l = time_split_clips(train_set, 4)
+    refs = reference_clips(test_set, train_set)
+    test, train = refs["test"], refs["train"]
+    (early_v, early_l), (late_v, late_l) = refs["early"], refs["late"]
     classifier = VideoClassifier.load(args.classifier)
     rows = {name: {} for name in [REAL, *models]}
     for k in range(args.draws):

@@ -38,6 +38,7 @@ def model_card(config: ModelConfig, *, training_data: str | None = None, trainin
         f"| generator channels, 4x4 input then each stage | {', '.join(map(str, config.stage_channels))} |",
         f"| generator padding in time (beyond the first and last frame) | {config.time_padding} |",
         f"| generator noise inputs (per-pixel grain, StyleGAN) | {'yes' if config.g_noise else 'no'} |",
+        f"| still background stream under the drawn frames (VGAN) | {'yes' if config.g_background else 'no'} |",
         f"| critic (training only) sees | frames{differences if config.d_motion else ''}"
         f"{', every ~14-pixel neighbourhood (patch head)' if config.d_patch else ''} |",
         f"| latent size | {config.latent_dim} |",

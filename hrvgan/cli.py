@@ -99,16 +99,16 @@ def _calibrate(args) -> int:
 
     from .data import VideoDataset
     from .metrics.calibration import calibrate
-    from .metrics.evaluate import real_clips, time_split_clips
+    from .metrics.evaluate import reference_clips
 
     common = dict(frames=args.frames, resolution=args.resolution, data_format=args.data_format, progress=False)
     train_set = VideoDataset(args.data, split="train", **common)
-    test, test_labels = real_clips(VideoDataset(args.data, split="test", **common), 8)
-    train, train_labels = real_clips(train_set, 4)
+    refs = reference_clips(VideoDataset(args.data, split="test", **common), train_set)
+    (test, test_labels), (train, train_labels) = refs["test"], refs["train"]
     if args.num_frames:
         return _calibrate_long(args, train_set, train, test)
     start = time.perf_counter()
-    split = time_split_clips(train_set, 4)
+    split = (*refs["early"], *refs["late"])
     table = calibrate(train, test, train_labels=train_labels, test_labels=test_labels, split=split)
     seconds = time.perf_counter() - start
     print(f"SWD x10^3 against {len(test)} real test clips, finest level first ({len(train)} train clips; "

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 BASE_SIZE = 4  # the transposed conv turns the latent into a 4x4x4 volume (Table 1, row 2)
-FORMAT_VERSION = 2  # config.json's layout: 2 records every field (and this number); 1 had no version
+FORMAT_VERSION = 3  # config.json's layout: 2 and 3 record every field of their day (and this number); 1 had no version
 
 # name -> fields.  Stage lists run from the first stage after the 4x4x4 input to the last.
 PRESETS: dict[str, dict] = {
@@ -175,6 +175,7 @@ class ModelConfig:
                                              low=1)
     g_noise: bool = option(False, "G adds fresh per-pixel noise after each conv, scaled per channel (StyleGAN)")
     d_patch: bool = option(False, "D also scores every neighbourhood of ~14 pixels (PatchGAN head): local texture")
+    g_background: bool = option(False, "G composites its frames over one still frame of a 2-D stream, per-pixel mask (VGAN)")
 
     def __post_init__(self):
         check_fields(self)
@@ -243,16 +244,16 @@ class ModelConfig:
     def from_dict(cls, d: dict) -> "ModelConfig":
         """Read config.json.  Every field must be there: a missing one would silently take today's default,
         which need not be what the model was trained with (a model without ``time_padding`` makes other
-        videos under the wrong one).  Version-1 files (before ``format_version``) lack only the fields
-        added since, whose defaults are what those models were trained with."""
+        videos under the wrong one).  Older files (version 1 had no ``format_version``) lack only the fields
+        added since (``ADDED_SINCE``), whose defaults are what those models were trained with."""
         if not isinstance(d, dict):
             raise ValueError(f"a model config must be a mapping of keys to values, got {type(d).__name__}.")
         d = dict(d)
         version = d.pop("format_version", 1)
-        if version not in (1, FORMAT_VERSION):
-            raise ValueError(f"config format_version {version!r} is not one this hrvgan reads (1 or {FORMAT_VERSION}); "
+        if version not in ADDED_SINCE and version != FORMAT_VERSION:
+            raise ValueError(f"config format_version {version!r} is not one this hrvgan reads (1 to {FORMAT_VERSION}); "
                              "upgrade hrvgan.")
-        required = {f.name for f in dataclasses.fields(cls)} - (ADDED_AFTER_V1 if version == 1 else set())
+        required = {f.name for f in dataclasses.fields(cls)} - ADDED_SINCE.get(version, set())
         missing = sorted(required - set(d))
         if missing:
             raise ValueError(f"the model config lacks {', '.join(missing)}: every field is needed to rebuild the model "
@@ -281,5 +282,6 @@ class ModelConfig:
         return shapes
 
 
-# Fields that version-1 config.json files may lack: each default is what a model without that field was built as.
-ADDED_AFTER_V1 = {"motion_strides"}
+# Fields that older config.json files may lack, by their format_version: each default is what a model without
+# that field was built as.
+ADDED_SINCE = {1: {"motion_strides", "g_background"}, 2: {"g_background"}}

@@ -14,6 +14,7 @@ from .config import BASE_SIZE, ModelConfig
 
 ALPHA_INIT_BIAS = -4.0  # sigmoid(-4) = 0.018: a fresh prediction model nearly copies the last context frame
 FLOW_SCALE = 4.0        # pixels per unit of to_flow's output: Adam's fixed step size then moves the flow 4x faster
+MASK_INIT_BIAS = 3.0    # sigmoid(3) = 0.95: a generator given a background stream first draws 95% of every pixel itself
 
 
 def pixel_norm(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -168,6 +169,31 @@ class ContextEncoder(nn.Module):
         return [skip(f) for skip, f in zip(self.skips, reversed(levels))]
 
 
+class BackgroundStream(nn.Module):
+    """w (B, latent_dim) -> one still frame (B, 3, 1, H, W) in [-1, 1]: VGAN's background stream.
+
+    The same stages as the generator's, in 2-D (upsample, 3x3 conv, pixel norm, ReLU, twice), so it costs
+    about what one frame of the video stream does.  The generator composites its moving stream over this
+    frame through a per-pixel, per-frame mask: where no limb is, every frame shows the same wall.
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        chans = config.stage_channels
+        self.input = nn.ConvTranspose2d(config.latent_dim, chans[0], kernel_size=BASE_SIZE)
+        self.convs = nn.ModuleList(nn.ModuleList([nn.Conv2d(cin, cout, 3, padding=1), nn.Conv2d(cout, cout, 3, padding=1)])
+                                   for cin, cout in zip(chans[:-1], chans[1:]))
+        self.to_rgb = nn.Conv2d(chans[-1], 3, kernel_size=1)
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        x = F.relu(pixel_norm(self.input(w[:, :, None, None])))            # (B, C0, 4, 4)
+        for conv1, conv2 in self.convs:
+            x = F.interpolate(x, scale_factor=2, mode="nearest")
+            x = F.relu(pixel_norm(conv1(x)))
+            x = F.relu(pixel_norm(conv2(x)))
+        return torch.tanh(self.to_rgb(x)).unsqueeze(2)                     # (B, 3, 1, H, W)
+
+
 def warp_frame(frame: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """Backward warping: frame (B, C, 1, H, W), flow (B, 2, T, H, W) in pixels (x, y) -> (B, C, T, H, W),
     where output pixel p of frame t is the frame sampled (bilinearly) at p + flow_t(p); borders repeat."""
@@ -204,6 +230,11 @@ class Generator(nn.Module):
     ``config.warp`` that frame is first moved along a per-frame flow field (``to_flow``, in pixels):
     pixels that exist in the context are moved, not redrawn, and only what appears (alpha) is drawn.
     Without context it generates from noise as a generation-only model does (the encoder is not run).
+
+    With ``config.g_background`` the video is composited as VGAN's two streams: the drawn frames over one
+    still frame from a 2-D stream of the same code (:class:`BackgroundStream`), through a per-pixel,
+    per-frame mask (``to_mask``), plus the camera's grain on the still frame (one noise image per frame,
+    a learned strength per colour; the last entry of ``make_noise``).
     """
 
     def __init__(self, config: ModelConfig):
@@ -222,6 +253,13 @@ class Generator(nn.Module):
         )
         self.to_rgb = nn.Conv3d(chans[-1], 3, kernel_size=1)                        # final 1x1x1 conv
         self.encoder = ContextEncoder(config) if config.context_frames else None    # prediction: X -> skips
+        self.background = self.to_mask = self.background_grain = None
+        if config.g_background:
+            self.background = BackgroundStream(config)
+            self.to_mask = nn.Conv3d(chans[-1], 1, kernel_size=1)
+            nn.init.zeros_(self.to_mask.weight)
+            nn.init.constant_(self.to_mask.bias, MASK_INIT_BIAS)
+            self.background_grain = nn.Parameter(torch.zeros(3))
         self.to_flow = None
         if config.context_frames:
             # Prediction: a per-pixel mix over the last context frame.  Without warp, a sigmoid alpha
@@ -251,10 +289,15 @@ class Generator(nn.Module):
         return F.relu(self.fc(x))
 
     def noise_shapes(self) -> list[tuple[int, ...]]:
-        """The (2, T, H, W) noise each stage takes (one image per conv); empty without ``g_noise``."""
-        if not self.config.g_noise:
+        """The (2, T, H, W) noise each stage takes (one image per conv), then with ``g_background`` the
+        (1, T, H, W) grain of the still frame; empty without ``g_noise``."""
+        c = self.config
+        if not c.g_noise:
             return []
-        return [(2, t, h, w) for _, t, h, w in self.config.stage_shapes()[1:]]
+        shapes = [(2, t, h, w) for _, t, h, w in c.stage_shapes()[1:]]
+        if c.g_background:
+            shapes.append((1, c.frames, c.resolution, c.resolution))
+        return shapes
 
     def make_noise(self, batch: int, generator: torch.Generator | None = None, device=None) -> list[torch.Tensor] | None:
         """Noise inputs for ``batch`` videos, drawn from ``generator`` (a seed gives the same grain); None without ``g_noise``."""
@@ -263,7 +306,9 @@ class Generator(nn.Module):
         return [torch.randn(batch, *shape, generator=generator, device=device) for shape in self.noise_shapes()]
 
     def synthesis(self, w: torch.Tensor, skips: list[torch.Tensor] | None = None,
-                  base: torch.Tensor | None = None, noise: list[torch.Tensor] | None = None) -> torch.Tensor:
+                  base: torch.Tensor | None = None, noise: list[torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """-> the video and, with ``g_background``, the mask of the drawn stream (B, 1, T, H, W), else None."""
+        mask = None
         x = self.input(w[:, :, None, None, None])                     # (B, C0, 4, 4, 4)
         x = F.relu(self.input_norm(x))
         if skips is not None:
@@ -278,6 +323,13 @@ class Generator(nn.Module):
         # Table 1 ends in ReLU, which cannot produce the negative half of an RGB range in [-1, 1];
         # tanh bounds the output smoothly and is what the data is scaled to.
         x = torch.tanh(x) if self.config.output_activation == "tanh" else x
+        if self.background is not None:
+            backdrop = self.background(w).to(x.dtype)                  # (B, 3, 1, H, W)
+            if noise is not None:
+                grain = noise[len(self.stages)].to(x.device, x.dtype)  # (B, 1, T, H, W)
+                backdrop = backdrop + self.background_grain.view(1, 3, 1, 1, 1).to(x.dtype) * grain
+            mask = torch.sigmoid(self.to_mask(features))               # (B, 1, T, H, W)
+            x = mask * x + (1 - mask) * backdrop
         if base is not None:
             # Prediction: composite the drawn frames over the last context frame, alpha per pixel and frame.
             # alpha starts near 0 (copy the last frame): G learns where the scene changes, not to redraw it.
@@ -291,7 +343,7 @@ class Generator(nn.Module):
                 moved = warp_frame(base, FLOW_SCALE * flow)
                 still, move, draw = torch.softmax(self.to_alpha(features).float(), dim=1).split(1, dim=1)
                 x = (still * base.float() + move * moved + draw * x.float()).to(x.dtype)
-        return x
+        return x, mask
 
     def encode_context(self, context: torch.Tensor) -> list[torch.Tensor]:
         c = self.config
@@ -303,8 +355,10 @@ class Generator(nn.Module):
         return self.encoder(*context_clip(context, c.frames))
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None, truncation: float = 1.0,
-                context: torch.Tensor | None = None, noise: list[torch.Tensor] | None = None) -> torch.Tensor:
-        """``noise``: a ``g_noise`` model's noise inputs (see `make_noise`); fresh ones are drawn when None."""
+                context: torch.Tensor | None = None, noise: list[torch.Tensor] | None = None,
+                return_mask: bool = False):
+        """``noise``: a ``g_noise`` model's noise inputs (see `make_noise`); fresh ones are drawn when None.
+        ``return_mask``: return (video, mask), the mask of a ``g_background`` model's drawn stream (None without one)."""
         skips = base = None
         if context is not None:
             skips = self.encode_context(context)
@@ -324,7 +378,8 @@ class Generator(nn.Module):
             if [tuple(n.shape) for n in noise] != shapes:
                 raise ValueError(f"noise must be {len(shapes)} tensors shaped {shapes} (Generator.make_noise), "
                                  f"got {[tuple(n.shape) for n in noise]}.")
-        return self.synthesis(w, skips, base, noise)
+        video, mask = self.synthesis(w, skips, base, noise)
+        return (video, mask) if return_mask else video
 
 
 def frame_differences(video: torch.Tensor, stride: int = 1) -> torch.Tensor:

@@ -341,3 +341,32 @@ def test_noise_inputs_start_silent_then_add_fresh_grain():
     assert torch.equal(drawn, gn(z, y, noise=gn.make_noise(2)))
     with pytest.raises(ValueError, match="this stage has noise inputs"):
         gn.stages[0](torch.randn(2, gn.stages[0].conv1.in_channels, 4, 4, 4))
+
+
+def test_a_background_stream_shows_one_still_frame_where_the_mask_is_off():
+    config = ModelConfig.from_preset("tiny", num_classes=2, time_padding="replicate", g_noise=True, g_background=True)
+    torch.manual_seed(0)
+    g = Generator(config)
+    z, y = torch.randn(2, 16), torch.tensor([0, 1])
+    noise = g.make_noise(2, torch.Generator().manual_seed(1))
+    assert g.noise_shapes()[-1] == (1, 8, 32, 32)                     # the still frame's grain: one image per frame
+    video, mask = g(z, y, noise=noise, return_mask=True)
+    assert mask.shape == (2, 1, 8, 32, 32) and torch.allclose(mask, torch.full_like(mask, 0.9526), atol=1e-4)
+    assert torch.equal(video, g(z, y, noise=noise))                    # return_mask changes nothing else
+    with torch.no_grad():
+        g.to_mask.bias.fill_(-30.0)                                    # nothing drawn: the still frame alone
+    still = g(z, y, noise=noise)
+    assert torch.allclose(still, still[:, :, :1].expand_as(still), atol=1e-6)   # no grain yet: every frame the same
+    assert torch.allclose(still[:, :, 0], g.background(g.mapping(z, y))[:, :, 0], atol=1e-6)
+    assert (still[0] - still[1]).abs().mean() > 1e-3                   # each code its own wall
+    with torch.no_grad():
+        g.background_grain.fill_(0.1)
+    grainy = g(z, y, noise=noise)
+    assert torch.allclose(grainy - still, 0.1 * noise[-1].expand_as(still), atol=1e-5)  # the grain, frame by frame
+    with torch.no_grad():
+        g.to_mask.bias.fill_(30.0)                                     # everything drawn: the video stream alone
+    drawn = g(z, y, noise=noise)
+    plain = Generator(ModelConfig.from_preset("tiny", num_classes=2, time_padding="replicate", g_noise=True))
+    missing = plain.load_state_dict(g.state_dict(), strict=False)
+    assert torch.allclose(drawn, plain(z, y, noise=noise[:-1]), atol=1e-6)
+    assert {k.split(".")[0] for k in missing.unexpected_keys} == {"background", "to_mask", "background_grain"}

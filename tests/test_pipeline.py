@@ -260,13 +260,30 @@ def test_damaged_weights_are_refused(tiny_folder, damage, match):
     (lambda c: c.update(latent_dim=16.0), "latent_dim: 16.0 is not a whole number"),
     (lambda c: c.update(g_noise="yes please"), "g_noise: 'yes please' is not true or false"),
     (lambda c: c.update(format_version=7), "format_version 7 is not one this hrvgan reads"),
+    (lambda c: c.update(format_version=2) or c.pop("time_padding"), "lacks time_padding"),
+    (lambda c: c.pop("g_background"), "lacks g_background"),                # a version-3 file needs it
 ])
 def test_config_json_is_checked_field_by_field(tiny_folder, edit, match):
     import json
     path = tiny_folder / "config.json"
     config = json.loads(path.read_text())
-    assert config["format_version"] == 2 and "time_padding" in config     # written with a version and every field
+    assert config["format_version"] == 3 and "g_background" in config     # written with a version and every field
     edit(config)
     path.write_text(json.dumps(config))
     with pytest.raises(ValueError, match=match):
         HRVGAN.from_pretrained(tiny_folder)
+
+
+def test_a_version_2_config_without_g_background_loads_as_it_was_built(tiny_folder):
+    """Weights saved before the background stream existed (format 2) load as generators without one."""
+    import json
+    path = tiny_folder / "config.json"
+    config = json.loads(path.read_text())
+    before = HRVGAN.from_pretrained(tiny_folder).sample(seeds=[3], classes=[0] if config["num_classes"] else None)
+    config.pop("g_background")
+    config["format_version"] = 2
+    path.write_text(json.dumps(config))
+    model = HRVGAN.from_pretrained(tiny_folder)
+    assert model.config.g_background is False and model.generator.background is None
+    after = model.sample(seeds=[3], classes=[0] if config["num_classes"] else None)
+    assert torch.equal(torch.as_tensor(before), torch.as_tensor(after))

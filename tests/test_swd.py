@@ -110,3 +110,19 @@ def test_time_split_reference_sees_fans_against_the_same_performers(weizmann):
     real = swd_moving_by_class(early, el, late, ll)[0]
     faned = swd_moving_by_class(fans(early), el, late, ll)[0]
     assert min(f / r for f, r in zip(faned, real)) > 1.12, (faned, real)   # 1.22 and 1.16 here (32 px); 64 px: docs
+
+
+def test_reference_clips_are_picked_one_way_for_every_figure(weizmann):
+    """evaluate, the long-video figures, calibrate and bench/ all read against these: 8 clips per held-out video,
+    4 per train video, 4 from each half of every train video (the same rule everywhere, from one helper)."""
+    from hrvgan.metrics.evaluate import real_clips, reference_clips, time_split_clips
+
+    common = dict(frames=8, resolution=32, progress=False)
+    test, train = VideoDataset(weizmann, split="test", **common), VideoDataset(weizmann, split="train", **common)
+    refs = reference_clips(test, train)
+    assert sorted(refs) == ["early", "late", "test", "train"]
+    assert len(refs["test"][0]) == 8 * len(test) and len(refs["train"][0]) == 4 * len(train)
+    assert np.array_equal(refs["train"][0], real_clips(train, 4)[0]) and np.array_equal(refs["test"][1], real_clips(test, 8)[1])
+    early, el, late, ll = time_split_clips(train, 4)
+    assert np.array_equal(refs["early"][0], early) and np.array_equal(refs["late"][0], late) and (refs["late"][1] == ll).all()
+    assert len(reference_clips(test, train, clips_per_video=2)["train"][0]) == len(train)   # half as many, at least 1

@@ -501,6 +501,28 @@ def test_noise_inputs_start_at_zero_and_diversity_pairs_share_them(tmp_path, wei
         Trainer(cfg.replace(**{"run.output_dir": str(tmp_path / "again"), "run.init_from": str(noisy)}))
 
 
+def test_a_background_stream_joins_a_trained_generator_and_the_mask_term_pulls_its_mask_down(tmp_path, weizmann):
+    cfg = tiny(tmp_path, weizmann, "src", model__g_noise=True)
+    source = Trainer(cfg)
+    folder = source.save_checkpoint()
+    z, y = torch.randn(2, 16), torch.tensor([0, 1])
+    noise = source.ema.make_noise(2, torch.Generator().manual_seed(0))
+    before = source.ema(z, y, noise=noise)
+    grown = cfg.replace(**{"run.output_dir": str(tmp_path / "run"), "run.init_from": str(folder),
+                           "model.g_background": True, "loss.mask_weight": 10.0})
+    trainer = Trainer(grown)
+    grain = trainer.ema.make_noise(2, torch.Generator().manual_seed(5))[-1]
+    after = trainer.ema(z, y, noise=[*noise, grain])
+    # 95% of every pixel is the trained generator's own drawing at first: the run starts where the model was.
+    assert (after - before).abs().mean() < 0.1 * before.abs().mean()
+    clips, labels = torch.stack([trainer.dataset[i][0] for i in range(4)]), torch.arange(4) % 2
+    logs = trainer.g_step(iter([(clips, labels)]))
+    assert 0.9 < float(logs["Loss/G/mask"]) < 1.0
+    assert float(trainer.G.to_mask.bias.detach()) < 3.0                         # the sparsity term: show the still frame more
+    again = Trainer(grown.replace(**{"loss.mask_weight": 0.0, "run.output_dir": str(tmp_path / "zero")}))
+    assert "Loss/G/mask" in again.g_step(iter([(clips, labels)]))       # logged even when it weighs nothing
+
+
 def test_every_shipped_config_builds_and_the_predict_recipe_starts_from_the_shipped_weights(tmp_path, weizmann):
     for path in sorted((ROOT / "configs").glob("*.yaml")):
         cfg = TrainConfig.from_yaml(path)

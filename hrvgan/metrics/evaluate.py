@@ -52,6 +52,17 @@ def time_split_clips(dataset: VideoDataset, per_half: int) -> tuple[np.ndarray, 
     return (*early, *late)
 
 
+def reference_clips(test: VideoDataset, train: VideoDataset, clips_per_video: int = 8) -> dict[str, tuple]:
+    """The real clips every figure is read against, picked one way wherever figures are made (evaluate, long
+    videos, bench/): ``clips_per_video`` evenly spaced clips of every held-out video (``test``), half as many of
+    every train video (``train``), and as many from the first and the second half of every train video
+    (``early``, ``late``; see :func:`time_split_clips`).  Each entry is (uint8 clips (N, T, H, W, 3), labels (N,))."""
+    per_train = max(1, clips_per_video // 2)
+    early_v, early_l, late_v, late_l = time_split_clips(train, per_train)
+    return {"test": real_clips(test, clips_per_video), "train": real_clips(train, per_train),
+            "early": (early_v, early_l), "late": (late_v, late_l)}
+
+
 def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str = "auto", num_samples: int = 256,
              seed: int = 0, clips_per_video: int = 8, cache_dir=None, i3d=None, c3d=None, truncation: float = 1.0) -> dict:
     """The generated clips are sampled as a user samples them (seeds seed.., the classes in turn, ``truncation``
@@ -65,9 +76,9 @@ def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str 
     if len(classifier.config.class_names) != test.num_classes:
         raise ValueError(f"the classifier knows {len(classifier.config.class_names)} classes, the data {test.num_classes}.")
 
-    test_videos, test_labels = real_clips(test, clips_per_video)
-    train_videos, train_labels = real_clips(train, max(1, clips_per_video // 2))
-    early, early_labels, late, late_labels = time_split_clips(train, max(1, clips_per_video // 2))
+    refs = reference_clips(test, train, clips_per_video)
+    (test_videos, test_labels), (train_videos, train_labels) = refs["test"], refs["train"]
+    (early, early_labels), (late, late_labels) = refs["early"], refs["late"]
     asked = np.arange(num_samples) % mc.num_classes if mc.conditional else None
     seeds = list(range(seed, seed + num_samples))
     logger.info("generating %d videos", num_samples)
@@ -211,8 +222,8 @@ def evaluate_long_videos(model: HRVGAN, data, classifier: VideoClassifier | None
     mc = model.config
     common = dict(frames=mc.frames, resolution=mc.resolution, data_format=data_format, cache_dir=cache_dir, progress=False)
     test, train = VideoDataset(data, split="test", **common), VideoDataset(data, split="train", **common)
-    test_videos, _ = real_clips(test, 8)
-    train_videos, _ = real_clips(train, 4)
+    refs = reference_clips(test, train)
+    test_videos, train_videos = refs["test"][0], refs["train"][0]
     real_long, _ = real_long_videos([train, test], num_frames)
     asked = np.arange(num_samples) % mc.num_classes if mc.conditional else None
     videos = []

@@ -60,6 +60,7 @@ class LossConfig(Section):
     mse_weight: float = option(0.0, "beta of eq. 15: the pixel loss of eq. 10 on predicted frames", low=0.0)
     ssim_weight: float = option(0.0, "prediction steps: + weight * (1 - SSIM(Y-hat, Y)) (keeps Y-hat sharp)", low=0.0)
     diversity_weight: float = option(0.0, "mode-seeking term (MSGAN): keeps seeds of one class apart", low=0.0)
+    mask_weight: float = option(0.0, "g_background: + weight * mean of the drawn stream's mask (VGAN's sparsity term)", low=0.0)
     augment: str = option("", "DiffAugment before D: comma-separated color,translation,cutout ('' = none)")
     generation_prob: float = option(0.5, "prediction models: share of steps with the context dropped", low=0.0, high=0.999)
     rollout_prob: float = option(0.0, "prediction steps: share that continue the model's own prediction, not real frames "

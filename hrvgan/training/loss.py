@@ -2,7 +2,7 @@
 
     Dmain  the critic's adversarial loss on real and generated clips (+ the drift term)
     Dreg   the critic's regularisation: the gradient penalty of eq. 6, every ``gp_every`` critic steps
-    Gmain  the generator's adversarial loss (+ eq. 10's pixel loss on predicted frames, SSIM, diversity)
+    Gmain  the generator's adversarial loss (+ eq. 10's pixel loss on predicted frames, SSIM, diversity, mask)
 
 Each phase returns its loss and the scalars it logs, named by path (``Loss/D/gp``).  The terms
 themselves are the pure functions of :mod:`hrvgan.losses`.
@@ -41,14 +41,16 @@ class GANLoss:
         return context
 
     def fake_clips(self, real: torch.Tensor, labels, z: torch.Tensor, predict: bool, noise=None,
-                   rollout: int = 0) -> torch.Tensor:
-        """Generated clips; on prediction steps the first m frames are the context X and the rest G's Y-hat."""
+                   rollout: int = 0, return_mask: bool = False):
+        """Generated clips; on prediction steps the first m frames are the context X and the rest G's Y-hat.
+        ``return_mask``: (clips, the mask of a ``g_background`` model's drawn stream or None)."""
         if not predict:
-            return self.G(z, labels, noise=noise)
+            return self.G(z, labels, noise=noise, return_mask=return_mask)
         m = self.context_frames
         context = self.context(real, labels, rollout)
-        out = self.G(z, labels, context=context, noise=noise)
-        return torch.cat([context.to(out.dtype), out[:, :, m:]], dim=2)
+        out, mask = self.G(z, labels, context=context, noise=noise, return_mask=True)
+        clips = torch.cat([context.to(out.dtype), out[:, :, m:]], dim=2)
+        return (clips, mask) if return_mask else clips
 
     def critic_main(self, real: torch.Tensor, fake: torch.Tensor, labels) -> tuple[torch.Tensor, dict]:
         """Dmain on clips already augmented (one draw each for real and fake; Dreg sees the same pair)."""
@@ -74,7 +76,7 @@ class GANLoss:
                        rollout: int = 0) -> tuple[torch.Tensor, dict]:
         """Gmain; with a diversity weight, videos i and half + i share class, context and noise but not z."""
         cfg = self.cfg
-        fake = self.fake_clips(real, labels, z, predict, noise, rollout)
+        fake, mask = self.fake_clips(real, labels, z, predict, noise, rollout, return_mask=True)
         adv = losses.G_LOSSES[cfg.kind](self.D(augment.augment(fake, cfg.augment), labels).float())   # Loss/G/adv
         logs = {"Loss/G/adv": adv.detach()}
         if predict and not rollout:
@@ -94,6 +96,10 @@ class GANLoss:
                                           z[:half], z[half:2 * half])                         # Loss/G/diversity
             loss = loss + cfg.diversity_weight * ms
             logs["Loss/G/diversity"] = ms.detach()
+        if mask is not None:
+            drawn = mask.float().mean()                                                       # Loss/G/mask
+            loss = loss + cfg.mask_weight * drawn
+            logs["Loss/G/mask"] = drawn.detach()
         return loss, logs
 
 
