@@ -56,23 +56,30 @@ def bce_g_loss(fake_scores: torch.Tensor) -> torch.Tensor:
 
 # --- pixel loss and the combination ----------------------------------------------------------
 
-def mse_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    # Eq. 10: L_2(X, Y) = ||Y - G(X)||_2^2, averaged over pixels.
-    return (predicted - target).pow(2).mean()
+def mse_loss(predicted: torch.Tensor, target: torch.Tensor, per_clip: bool = False) -> torch.Tensor:
+    # Eq. 10: L_2(X, Y) = ||Y - G(X)||_2^2, averaged over pixels (per_clip: over each clip's pixels, (B,)).
+    error = (predicted - target).pow(2)
+    return error.flatten(1).mean(dim=1) if per_clip else error.mean()
 
 
-def ssim_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """1 - SSIM of the frames of (B, 3, T, H, W) clips in [-1, 1] (torchmetrics' SSIM, differentiable).
-    Not in the paper: the MSE of eq. 10 barely notices a background blurred by sub-pixel motion, SSIM does."""
+def ssim_loss(predicted: torch.Tensor, target: torch.Tensor, per_clip: bool = False) -> torch.Tensor:
+    """1 - SSIM of the frames of (B, 3, T, H, W) clips in [-1, 1] (torchmetrics' SSIM, differentiable); per_clip:
+    each clip's (B,).  Not in the paper: the MSE of eq. 10 barely notices a background blurred by sub-pixel
+    motion, SSIM does."""
     from torchmetrics.functional.image import structural_similarity_index_measure
 
     frames = lambda x: x.transpose(1, 2).flatten(0, 1)  # noqa: E731  (B*T, 3, H, W)
-    return 1 - structural_similarity_index_measure(frames(predicted), frames(target), data_range=2.0)
+    ssim = structural_similarity_index_measure(frames(predicted), frames(target), data_range=2.0,
+                                               reduction="none" if per_clip else "elementwise_mean")
+    return 1 - (ssim.view(predicted.shape[0], -1).mean(dim=1) if per_clip else ssim)
 
 
-def combined_loss(adversarial: torch.Tensor, pixel: torch.Tensor, alpha: float = 0.5, beta: float = 0.5) -> torch.Tensor:
-    # Eq. 15: L = alpha * L_adv + beta * L_2, alpha = beta = 0.5 in the paper.
-    return alpha * adversarial + beta * pixel
+def best_of_pairs(per_clip: torch.Tensor) -> torch.Tensor:
+    """(B,) losses of clips whose rows half + i repeat row i's context with another z -> (B - half,): the smaller
+    of each pair, then any unpaired rows.  Best-of-many (Bhattacharyya et al., 2018): only the future nearer to
+    the real one is pulled towards it, so two seeds may go two ways instead of both to one blurred mean."""
+    half = per_clip.shape[0] // 2
+    return torch.cat([torch.minimum(per_clip[:half], per_clip[half:2 * half]), per_clip[2 * half:]])
 
 
 def mode_seeking_loss(fake_a: torch.Tensor, fake_b: torch.Tensor, z_a: torch.Tensor, z_b: torch.Tensor,

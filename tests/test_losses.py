@@ -48,11 +48,9 @@ def test_bce_forms_by_hand():
     assert torch.isfinite(losses.bce_d_loss(torch.tensor([1e4]), torch.tensor([-1e4])))
 
 
-def test_mse_and_combination_by_hand():
+def test_mse_by_hand():
     a, b = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 2.0]])
     assert losses.mse_loss(a, b).item() == pytest.approx((4 + 0) / 2)
-    assert losses.combined_loss(torch.tensor(4.0), torch.tensor(2.0)).item() == pytest.approx(0.5 * 4 + 0.5 * 2)
-    assert losses.combined_loss(torch.tensor(4.0), torch.tensor(2.0), alpha=1, beta=0.1).item() == pytest.approx(4.2)
 
 
 def test_mode_seeking_by_hand():
@@ -62,3 +60,23 @@ def test_mode_seeking_by_hand():
     assert losses.mode_seeking_loss(a, b, za, zb).item() == pytest.approx(4.0, rel=1e-4)
     # A generator that ignores z pays a lot more.
     assert losses.mode_seeking_loss(a, a, za, zb).item() > 1e4
+
+
+def test_per_clip_pixel_losses_and_the_better_of_each_pair():
+    torch.manual_seed(0)
+    target = torch.rand(4, 3, 2, 16, 16) * 2 - 1
+    predicted = target.clone()
+    predicted[1] += 0.5                                           # clip 1 off by 0.5 everywhere, clip 3 by 0.1
+    predicted[3] += 0.1
+    per_clip = losses.mse_loss(predicted, target, per_clip=True)
+    assert torch.allclose(per_clip, torch.tensor([0.0, 0.25, 0.0, 0.01]), atol=1e-6)
+    assert losses.mse_loss(predicted, target).item() == pytest.approx(per_clip.mean().item())
+    structure = losses.ssim_loss(predicted, target, per_clip=True)
+    assert structure.shape == (4,) and structure[0].abs() < 1e-4 and structure[1] > structure[3] > 1e-4
+    assert losses.ssim_loss(predicted, target).item() == pytest.approx(structure.mean().item(), abs=1e-5)
+    # rows 2 and 3 repeat rows 0 and 1's contexts: the better of (0, 2) and of (1, 3); a fifth row stands alone
+    best = losses.best_of_pairs(torch.tensor([0.3, 0.25, 0.1, 0.01, 0.7]))
+    assert torch.allclose(best, torch.tensor([0.1, 0.01, 0.7]))
+    values = torch.tensor([0.3, 0.25, 0.1, 0.01], requires_grad=True)
+    losses.best_of_pairs(values).sum().backward()
+    assert values.grad.tolist() == [0.0, 0.0, 1.0, 1.0]          # only the nearer future is pulled to the real one

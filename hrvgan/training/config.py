@@ -60,6 +60,8 @@ class LossConfig(Section):
     mse_weight: float = option(0.0, "beta of eq. 15: the pixel loss of eq. 10 on predicted frames", low=0.0)
     ssim_weight: float = option(0.0, "prediction steps: + weight * (1 - SSIM(Y-hat, Y)) (keeps Y-hat sharp)", low=0.0)
     diversity_weight: float = option(0.0, "mode-seeking term (MSGAN): keeps seeds of one class apart", low=0.0)
+    best_of_pair: bool = option(False, "prediction steps: the pixel losses take the better of two futures of one context "
+                                "(best-of-many): seeds pick among futures instead of one blurred mean")
     mask_weight: float = option(0.0, "g_background: + weight * mean of the drawn stream's mask (VGAN's sparsity term)", low=0.0)
     augment: str = option("", "DiffAugment before D: comma-separated color,translation,cutout ('' = none)")
     generation_prob: float = option(0.5, "prediction models: share of steps with the context dropped", low=0.0, high=0.999)
@@ -67,6 +69,11 @@ class LossConfig(Section):
                                       "(what long videos feed it; no pixel loss there: nothing real to compare)", low=0.0, high=1.0)
     rollout_depth: int = option(1, "those steps first predict 1 to n times from the real context, without gradients", low=1)
     context_noise: float = option(0.0, "prediction steps: Gaussian noise (std, in [-1, 1] units) on the context", low=0.0)
+
+    @property
+    def paired(self) -> bool:
+        """Whether each batch is made of pairs that share class, context and noise inputs and differ in z."""
+        return self.diversity_weight > 0 or self.best_of_pair
 
 
 @dataclass

@@ -158,7 +158,7 @@ class Trainer:
         for _ in range(acc.gradient_accumulation_steps):
             real, labels = next(data)
             z, noise = self.new_z(real.shape[0]), None
-            if self.cfg.loss.diversity_weight > 0:
+            if self.cfg.loss.paired:
                 real, labels, noise = pair_up(real, labels, self.G.make_noise(real.shape[0], device=acc.device))
             with acc.autocast():
                 loss, logs = self.loss.generator_main(real, labels, z, predict, noise, self.rollout())

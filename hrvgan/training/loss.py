@@ -32,7 +32,7 @@ class GANLoss:
             for _ in range(rollout):
                 z = torch.randn(real.shape[0], self.G.config.latent_dim, device=real.device)
                 noise = self.G.make_noise(real.shape[0], device=real.device)
-                if self.cfg.diversity_weight > 0:  # rows half + i repeat rows i (pair_up): the same context
+                if self.cfg.paired:  # rows half + i repeat rows i (pair_up): the same context
                     _, z, noise = pair_up(real, z, noise)
                 out = self.G(z, labels, context=context, noise=noise)
                 context = torch.cat([context, out[:, :, m:].to(context.dtype)], dim=2)[:, :, -m:]
@@ -81,13 +81,17 @@ class GANLoss:
         logs = {"Loss/G/adv": adv.detach()}
         if predict and not rollout:
             m = self.context_frames
-            pixel = losses.mse_loss(fake[:, :, m:].float(), real[:, :, m:].float())          # eq. 10: Y-hat vs Y
-            loss = losses.combined_loss(adv, pixel, cfg.adv_weight, cfg.mse_weight)           # eq. 15
-            logs["Loss/G/mse"] = pixel.detach()
+            predicted, target = fake[:, :, m:].float(), real[:, :, m:].float()
+            pixel = losses.mse_loss(predicted, target, per_clip=True)                        # eq. 10: Y-hat vs Y
+            per_clip = cfg.mse_weight * pixel
+            logs["Loss/G/mse"] = pixel.mean().detach()
             if cfg.ssim_weight > 0:
-                structure = losses.ssim_loss(fake[:, :, m:].float(), real[:, :, m:].float())  # Loss/G/ssim
-                loss = loss + cfg.ssim_weight * structure
-                logs["Loss/G/ssim"] = structure.detach()
+                structure = losses.ssim_loss(predicted, target, per_clip=True)                # Loss/G/ssim
+                per_clip = per_clip + cfg.ssim_weight * structure
+                logs["Loss/G/ssim"] = structure.mean().detach()
+            if cfg.best_of_pair:
+                per_clip = losses.best_of_pairs(per_clip)
+            loss = cfg.adv_weight * adv + per_clip.mean()                                     # eq. 15
         else:
             loss = cfg.adv_weight * adv
         half = real.shape[0] // 2
