@@ -218,3 +218,20 @@ def test_export_checks_every_pyramid_level_and_motion_and_spread_against_the_tra
     met = {what.split(" (")[0]: ok for what, _, ok in export.check_targets(r)}
     assert met["motion within 20% of real train clips"] is False
     assert met["generated class accuracy >= 93%"] is False
+
+
+def test_export_checks_the_prediction_targets_of_issue_25():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "export_weights.py"
+    spec = importlib.util.spec_from_file_location("export_weights", path)
+    export = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(export)
+    r = {"prediction_psnr": 29.7, "copy_last_psnr": 28.17, "prediction_motion_ratio": 0.62,
+         "swd_motion_prediction_vs_real": [125.6, 80.0, 60.0], "swd_motion_train_vs_test": [44.2, 42.1, 38.3]}
+    met = {what.split(" ")[1]: ok for what, _, ok in export.check_targets(r, generation=False)}
+    assert met == {"PSNR": True, "motion": False, "of": False}        # +1.53 dB; 0.62x; 125.6 / 44.2 = 2.84x
+    r.update(prediction_psnr=28.9, prediction_motion_ratio=0.95, swd_motion_prediction_vs_real=[60.0, 0, 0])
+    met = {what.split(" ")[1]: ok for what, _, ok in export.check_targets(r, generation=False)}
+    assert met == {"PSNR": False, "motion": True, "of": True}         # +0.73 dB; 0.95x; 1.36x

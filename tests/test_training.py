@@ -536,8 +536,12 @@ def test_every_shipped_config_builds_and_the_predict_recipe_starts_from_the_ship
         "run.init_from": str(ROOT / "weights"), "run.output_dir": str(tmp_path / "run"),
         "data.cache_dir": str(tmp_path / "cache")})
     shipped = load_file(str(ROOT / "weights" / "model.safetensors"))
-    ema = Trainer(cfg).ema.state_dict()
+    trainer = Trainer(cfg)
+    ema = trainer.ema.state_dict()
     assert all(torch.equal(ema[k], v) for k, v in shipped.items())
+    # ... and the critic that trained it, every tensor (a critic that sees other inputs would lose its first layer)
+    critic = load_file(str(ROOT / "weights" / "training" / "discriminator.safetensors"))
+    assert trainer.has_critic and all(torch.equal(trainer.D.state_dict()[k], v) for k, v in critic.items())
 
 
 # --- exact resume, interrupted saves, warm starts with the model's own critic -----------------------
