@@ -189,7 +189,8 @@ def test_evaluate_prediction_scores_a_fresh_predictor_like_copy_last(weizmann):
     assert evaluate_prediction(model, clips, labels, classifier)["prediction_spread"] > 5
 
 
-def test_export_checks_every_pyramid_level_and_motion_and_spread_against_the_train_clips():
+def export_script():
+    """scripts/export_weights.py as a module (it is a script, not part of the package)."""
     import importlib.util
     from pathlib import Path
 
@@ -197,6 +198,11 @@ def test_export_checks_every_pyramid_level_and_motion_and_spread_against_the_tra
     spec = importlib.util.spec_from_file_location("export_weights", path)
     export = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(export)
+    return export
+
+
+def test_export_checks_every_pyramid_level_and_motion_and_spread_against_the_train_clips():
+    export = export_script()
     r = {"class_accuracy_generated": 0.95, "fd_generated_vs_test": 0.6, "fd_train_vs_test": 0.9,
          "swd_frames_generated_vs_test": [55.0, 50.0, 70.0], "swd_frames_train_vs_test": [47.6, 45.2, 66.9],
          "swd_motion_generated_vs_test": [50.0, 44.0, 58.8], "swd_motion_train_vs_test": [44.2, 42.1, 38.3],
@@ -221,13 +227,7 @@ def test_export_checks_every_pyramid_level_and_motion_and_spread_against_the_tra
 
 
 def test_export_checks_the_prediction_targets_of_issue_25():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parent.parent / "scripts" / "export_weights.py"
-    spec = importlib.util.spec_from_file_location("export_weights", path)
-    export = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(export)
+    export = export_script()
     r = {"prediction_psnr": 29.7, "copy_last_psnr": 28.17, "prediction_motion_ratio": 0.62,
          "swd_motion_prediction_vs_real": [125.6, 80.0, 60.0], "swd_motion_train_vs_test": [44.2, 42.1, 38.3]}
     met = {what.split(" ")[1]: ok for what, _, ok in export.check_targets(r, generation=False)}
