@@ -211,12 +211,16 @@ def test_predict_errors(predictor, tiny_model):
     assert tiny_model.context_frames == 0 and tiny_model.predicted_frames == 0
 
 
-def test_noise_inputs_follow_the_seed_and_hold_still_along_an_interpolation(tmp_path):
+@pytest.mark.parametrize("background", [False, True])   # with a background stream, its grain is the seed's too
+def test_noise_inputs_follow_the_seed_and_hold_still_along_an_interpolation(tmp_path, background):
     torch.manual_seed(0)
-    model = HRVGAN(ModelConfig.from_preset("tiny", class_names=["wave", "jack"], g_noise=True))
+    model = HRVGAN(ModelConfig.from_preset("tiny", class_names=["wave", "jack"], g_noise=True, g_background=background))
     with torch.no_grad():
         for stage in model.generator.stages:
             stage.noise_strength.fill_(1.0)
+        if background:
+            model.generator.background_grain.fill_(1.0)
+            model.generator.to_mask.bias.fill_(0.0)                  # half the still frame, grain and all
     batch = model.sample(classes="jack", seeds=[3, 4, 5, 6, 7])
     assert np.array_equal(batch[4], model.sample(classes="jack", seeds=7)[0])    # the seed's grain, any batch
     assert np.array_equal(batch[0], model.sample(classes="jack", seeds=3)[0])
