@@ -76,6 +76,8 @@ def check_targets(r: dict, generation: bool = True) -> list[tuple[str, str, bool
         rows += [
             ("prediction PSNR at least 1 dB above copy-last-frame", f"{r['prediction_psnr']:.2f} vs "
              f"{r['copy_last_psnr']:.2f} dB ({gain:+.2f})", gain >= 1.0),
+            ("prediction SSIM above copy-last-frame", f"{r['prediction_ssim']:.3f} vs {r['copy_last_ssim']:.3f}",
+             r["prediction_ssim"] > r["copy_last_ssim"]),
             ("prediction motion within 0.8-1.2x the real continuation's", f"{r['prediction_motion_ratio']:.2f}",
              0.8 <= r["prediction_motion_ratio"] <= 1.2),
             ("SWD of predicted frame differences vs the real continuation, finest level, <= 1.5x real train-vs-test",

@@ -74,7 +74,8 @@ class GANLoss:
 
     def generator_main(self, real: torch.Tensor, labels, z: torch.Tensor, predict: bool, noise,
                        rollout: int = 0) -> tuple[torch.Tensor, dict]:
-        """Gmain; with a diversity weight, videos i and half + i share class, context and noise but not z."""
+        """Gmain; with a diversity weight or best_of_pair (``cfg.paired``), videos i and half + i share class,
+        context and noise but not z."""
         cfg = self.cfg
         fake, mask = self.fake_clips(real, labels, z, predict, noise, rollout, return_mask=True)
         adv = losses.G_LOSSES[cfg.kind](self.D(augment.augment(fake, cfg.augment), labels).float())   # Loss/G/adv
