@@ -8,8 +8,8 @@ another (one export read 62.9 at seeds 0-255 and 47.8 at seeds 5000-5255; real t
 between descriptor draws).  This runs the same measurements (`evaluate`'s functions, the same real clips)
 for draw k on seeds 1000k.. with SWD seed 1000k, for every model, and prints mean +- sd over the draws:
 class accuracy, SWD of frames and of frame differences at every level against the held-out clips, and the
-moving-region SWD against the train videos' second halves, each beside real train<->test (or the train
-videos' first halves) read with the same descriptor draws.
+moving-region SWD (frames, differences, still images) against the train videos' second halves, each beside
+real train<->test (or the train videos' first halves) read with the same descriptor draws.
 """
 
 import argparse
@@ -21,7 +21,7 @@ from hrvgan import HRVGAN
 from hrvgan.data import VideoDataset
 from hrvgan.metrics.classifier import VideoClassifier, classify
 from hrvgan.metrics.evaluate import reference_clips
-from hrvgan.metrics.swd import swd, swd_moving_by_class
+from hrvgan.metrics.swd import MOVING_VIEWS, swd, swd_moving_by_class
 
 
 REAL = "real train (vs test) / first halves (vs second)"
@@ -34,8 +34,9 @@ def figures(whole, moving, moving_labels, test, late, draw_seed):
     out = {}
     for kind, motion in (("frames", False), ("differences", True)):
         out[f"SWD {kind}"] = swd(whole, test, motion=motion, seed=draw_seed)
+    for kind, view in MOVING_VIEWS.items():
         out[f"moving-region SWD {kind} vs train late"] = swd_moving_by_class(
-            moving, moving_labels, *late, motion=motion, seed=draw_seed)[0]
+            moving, moving_labels, *late, seed=draw_seed, **view)[0]
     return out
 
 

@@ -112,12 +112,14 @@ def _calibrate(args) -> int:
     table = calibrate(train, test, train_labels=train_labels, test_labels=test_labels, split=split)
     seconds = time.perf_counter() - start
     print(f"SWD x10^3 against {len(test)} real test clips, finest level first ({len(train)} train clips; "
-          f"{seconds:.1f} s for {6 * len(table)} distance lists); the last two columns: the train videos' first "
+          f"{seconds:.1f} s for {8 * len(table)} distance lists); the last three columns: the train videos' first "
           "halves against their second halves")
-    keys = ("frames", "motion", "moving_frames", "moving_motion", "moving_frames_late", "moving_motion_late")
+    keys = ("frames", "motion", "moving_frames", "moving_motion", "moving_still", "moving_frames_late",
+            "moving_motion_late", "moving_still_late")
     print("| train clips | frames | frame differences | moving regions: frames | moving regions: differences "
-          "| moving, vs second halves: frames | moving, vs second halves: differences |")
-    print("|---|---|---|---|---|---|---|")
+          "| moving regions: still images | moving, vs second halves: frames | moving, vs second halves: differences "
+          "| moving, vs second halves: still images |")
+    print("|---" * (len(keys) + 1) + "|")
     for name, row in table.items():
         cells = [" / ".join(f"{v:.1f}" for v in row[k]) for k in keys]
         print(f"| {name} | {' | '.join(cells)} |")

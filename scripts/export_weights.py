@@ -55,7 +55,7 @@ def check_targets(r: dict, generation: bool = True) -> list[tuple[str, str, bool
                     ("generated_vs_test", "train_vs_test", "real train-vs-test"),
                     ("generated_vs_train_late", "train_early_vs_train_late",
                      "the train videos' first vs second halves, against their second halves")))):
-            for kind, name in (("frames", "frames"), ("motion", "frame differences")):
+            for kind, name in (("frames", "frames"), ("motion", "frame differences"), ("still", "still images")):
                 for gen, real, ref in refs:
                     if f"{prefix}_{kind}_{gen}" not in r:
                         continue

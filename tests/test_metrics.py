@@ -136,7 +136,7 @@ def test_evaluate_cli_writes_every_key(tmp_path, weizmann):
     assert 1 <= results["inception_score"] <= 4
     assert results["num_real_test_clips"] == 8 * 8
     # Where the clips move, class by class, a value per level (finest first), beside real train <-> test.
-    for kind in ("frames", "motion"):
+    for kind in ("frames", "motion", "still"):
         for who in ("generated", "train"):
             levels = results[f"swd_moving_{kind}_{who}_vs_test"]
             per_class = results[f"swd_moving_{kind}_{who}_vs_test_per_class"]
@@ -209,6 +209,7 @@ def test_export_checks_every_pyramid_level_and_motion_and_spread_against_the_tra
          "swd_moving_frames_generated_vs_test": [40.0, 60.0, 120.0], "swd_moving_frames_train_vs_test": [43.0, 56.7, 118.2],
          "swd_moving_frames_generated_vs_train_late": [41.0, 55.0, 101.0],
          "swd_moving_frames_train_early_vs_train_late": [30.2, 39.0, 48.4],
+         "swd_moving_still_generated_vs_test": [80.9, 103.1, 131.3], "swd_moving_still_train_vs_test": [57.2, 80.8, 122.7],
          "motion_ratio": 1.41, "motion_ratio_train": 1.02, "motion_train_vs_test": 1.39,
          "diversity_generated": 21.0, "diversity_real_test": 15.8, "diversity_real_train": 22.4}
     met = {what.split(" (")[0].split(", every")[0] + (", 2nd halves" if "second halves" in what else ""): ok
@@ -220,6 +221,7 @@ def test_export_checks_every_pyramid_level_and_motion_and_spread_against_the_tra
     assert met["SWD where clips move, frames"] is True                     # 0.93x / 1.06x / 1.02x
     assert met["SWD where clips move, frames, 2nd halves"] is False        # coarsest 101 / 48.4 = 2.09x
     assert "SWD where clips move, frame differences" not in met            # not measured, not claimed
+    assert met["SWD where clips move, still images"] is False              # finest 80.9 / 57.2 = 1.41x: fans
     r["motion_ratio_train"], r["class_accuracy_generated"] = 1.3, 0.92
     met = {what.split(" (")[0]: ok for what, _, ok in export.check_targets(r)}
     assert met["motion within 20% of real train clips"] is False

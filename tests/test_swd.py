@@ -7,7 +7,7 @@ import torch
 from hrvgan.data import VideoDataset
 from hrvgan.metrics.calibration import DEGRADATIONS, calibrate, degrade, noise_free
 from hrvgan.metrics.evaluate import real_clips
-from hrvgan.metrics.swd import laplacian_pyramid, sliced_wasserstein, swd
+from hrvgan.metrics.swd import laplacian_pyramid, sliced_wasserstein, still_images, swd, swd_moving
 
 
 def test_laplacian_pyramid_levels_and_reconstruction():
@@ -37,6 +37,39 @@ def test_swd_checks_its_input():
     with pytest.raises(ValueError, match="at least 16x16"):
         swd(v[:, :, :8, :8], v[:, :, :8, :8])
     assert len(swd(v, v)) == 2 and len(swd(v, v, motion=True)) == 2       # levels 32, 16
+
+
+def sweeping_bar(n=24, seed=0, fan=False):
+    """Clips of a textured wall that a dark bar sweeps across (a limb), each frame elsewhere; with ``fan`` the swept
+    region is a smooth pale grey wherever the bar is not: the fan a generator leaves."""
+    rng = np.random.default_rng(seed)
+    videos = np.empty((n, 8, 32, 32, 3), np.uint8)
+    for i in range(n):
+        wall = np.clip(170 + rng.normal(0, 25, (32, 32, 1)) + rng.normal(0, 5, (1, 1, 3)), 0, 255)
+        for t in range(8):
+            frame = wall.copy()
+            if fan:
+                frame[4:12, 4:28] = 235
+            x = 4 + 3 * t
+            frame[4:12, x:x + 3] = 30
+            videos[i, t] = frame.round()
+    return videos
+
+
+def test_still_images_show_what_a_clip_leaves_behind_and_the_still_view_sees_fans():
+    real, other = sweeping_bar(seed=0), sweeping_bar(seed=1)
+    faned = sweeping_bar(seed=2, fan=True)
+    still = still_images(real)
+    assert still.shape == (24, 32, 32, 3)
+    # the bar covers each pixel of its path in one frame of eight: the still image shows the wall behind it (frame 0
+    # shows the wall right of the bar's first place), and a fan's still image is the fan
+    assert np.array_equal(still[:, 4:12, 7:28], real[:, 0, 4:12, 7:28])
+    assert (still_images(faned)[:, 4:12, 4:28] == 235).all()
+    near = swd_moving(other, real, still=True, max_frames=24)
+    far = swd_moving(faned, real, still=True, max_frames=24)
+    assert far[0] > 2 * near[0], (far, near)
+    with pytest.raises(ValueError, match="not both"):
+        swd_moving(real, real, motion=True, still=True)
 
 
 def test_degradations_do_what_they_say():
@@ -83,6 +116,10 @@ def check_calibration(root, resolution, cache, full=False):
     if full:
         assert ratio("ghosts", "moving_motion")[0] > 1.8, table["ghosts"]
         assert min(ratio("fans", "moving_motion")) > 1.0 and ratio("fans", "moving_motion")[0] > 1.3, table["fans"]
+    # Each clip's still image over its moving region: a fan is what the clip leaves behind, at every level; a ghost
+    # lasts a frame or two and is not in it.
+    assert min(ratio("fans", "moving_still")) > (1.5 if full else 1.12), table["fans"]
+    assert abs(ratio("ghosts", "moving_still")[0] - 1) < 0.2, table["ghosts"]   # full data: 1.16x (fans 1.90x)
 
 
 def test_real_clips_beat_every_degraded_copy_at_the_finest_level(weizmann, tmp_path):

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 DEGRADATIONS = ("blur", "fringes", "half-resolution")
 # Flaws of motion that a whole-frame figure dilutes (most of a frame is still background): where limbs
 # sweep, a pale fan (the swept region blended towards the clip's average where no limb covers it), or
-# limbs that leave ghosts of where they were.  The moving-region SWD must see them.
+# limbs that leave ghosts of where they were.  The moving-region SWD must see them (fans also in the clips' still
+# images, ghosts in their frame differences).
 MOTION_DEGRADATIONS = ("fans", "ghosts")
 # A change a viewer does not see in a frame, to show what the frame-difference SWD's finest level
 # also reads: the camera's noise.  A generator that draws a perfectly still background scores there
@@ -104,22 +105,24 @@ def degrade(videos: np.ndarray, kind: str) -> np.ndarray:
 def calibrate(train: np.ndarray, test: np.ndarray, swd_kwargs: dict | None = None, train_labels=None,
               test_labels=None, split: tuple | None = None) -> dict:
     """SWD of real train clips and of each degraded copy against real test clips: whole frames and frame
-    differences, and the same restricted to moving regions (class by class when labels are given).  With
-    ``split`` = (early, early labels, late, late labels) from `evaluate.time_split_clips`, also the moving-region
-    figures of the early clips and of their degraded copies against the late ones ("moving_*_late")."""
-    from .swd import swd, swd_moving_by_class
+    differences, and restricted to moving regions (class by class when labels are given) the frames, differences
+    and each clip's still image (`swd.MOVING_VIEWS`).  With ``split`` = (early, early labels, late, late labels)
+    from `evaluate.time_split_clips`, also the moving-region figures of the early clips and of their degraded
+    copies against the late ones ("moving_*_late")."""
+    from .swd import MOVING_VIEWS, swd, swd_moving_by_class
 
     kw = swd_kwargs or {}
     kinds = DEGRADATIONS + MOTION_DEGRADATIONS + UNSEEN
     rows = {"real": train, **{kind: degrade(train, kind) for kind in kinds}}
-    moving = lambda v, m: swd_moving_by_class(v, train_labels, test, test_labels, motion=m, **kw)[0]  # noqa: E731
     table = {name: {"frames": swd(v, test, **kw), "motion": swd(v, test, motion=True, **kw),
-                    "moving_frames": moving(v, False), "moving_motion": moving(v, True)}
+                    **{f"moving_{kind}": swd_moving_by_class(v, train_labels, test, test_labels, **view, **kw)[0]
+                       for kind, view in MOVING_VIEWS.items()}}
              for name, v in rows.items()}
     if split is not None:
         early, early_labels, late, late_labels = split
         for name in table:
             v = early if name == "real" else degrade(early, name)
-            for key, m in (("moving_frames_late", False), ("moving_motion_late", True)):
-                table[name][key] = swd_moving_by_class(v, early_labels, late, late_labels, motion=m, **kw)[0]
+            for kind, view in MOVING_VIEWS.items():
+                table[name][f"moving_{kind}_late"] = swd_moving_by_class(v, early_labels, late, late_labels, **view,
+                                                                          **kw)[0]
     return table

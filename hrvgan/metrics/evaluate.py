@@ -19,7 +19,7 @@ from ..data import VideoDataset
 from ..pipeline import HRVGAN
 from .classifier import VideoClassifier, classify
 from .scores import frechet_distance, inception_score, motion
-from .swd import swd, swd_moving_by_class
+from .swd import MOVING_VIEWS, swd, swd_moving_by_class
 from .table import markdown_table
 
 logger = logging.getLogger(__name__)
@@ -119,15 +119,17 @@ def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str 
     for kind, is_motion in (("frames", False), ("motion", True)):
         results[f"swd_{kind}_generated_vs_test"] = swd(generated, test_videos, motion=is_motion, seed=seed)
         results[f"swd_{kind}_train_vs_test"] = swd(train_videos, test_videos, motion=is_motion, seed=seed)
-        # The same where the clips move (swd.swd_moving), class by class: fans and ghosts of sweeping limbs. Against
-        # the held-out test clips, and against the train videos' second halves beside their first halves: the same
-        # performers and walls, so a pale oval is not excused by held-out performers who wave in front of pale walls.
+    # The same where the clips move (swd.swd_moving), class by class: fans and ghosts of sweeping limbs, on frames,
+    # frame differences and each clip's still image (what a limb leaves behind). Against the held-out test clips,
+    # and against the train videos' second halves beside their first halves: the same performers and walls, so a
+    # pale oval is not excused by held-out performers who wave in front of pale walls.
+    for kind, view in MOVING_VIEWS.items():
         for ref, ref_videos, ref_labels, pairs in (
                 ("test", test_videos, test_labels, (("generated", generated, asked), ("train", train_videos, train_labels))),
                 ("train_late", late, late_labels, (("generated", generated, asked), ("train_early", early, early_labels)))):
             for who, videos, labels in pairs:
                 mean, per_class = swd_moving_by_class(videos, labels if mc.conditional else None, ref_videos,
-                                                      ref_labels if mc.conditional else None, motion=is_motion, seed=seed)
+                                                      ref_labels if mc.conditional else None, seed=seed, **view)
                 results[f"swd_moving_{kind}_{who}_vs_{ref}"] = mean
                 results[f"swd_moving_{kind}_{who}_vs_{ref}_per_class"] = {mc.class_names[c]: v for c, v in per_class.items()}
     # Both real spreads: the test split has 2 performers, the train split (what G learned) 7, so the

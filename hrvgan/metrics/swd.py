@@ -123,6 +123,15 @@ def swd(videos_a: np.ndarray, videos_b: np.ndarray, motion: bool = False, descri
 # frame drawn, the `fraction` with the most motion (mean |frame difference| under the patch, the frame's
 # change from the one before it, averaged over the clip: where it moves at any moment).  The coarse levels
 # then see whole limbs and fans in their context.
+#
+# `still=True` reads, over the same region, what a clip leaves behind: its still image (every pixel's median over
+# the clip).  Where a real limb sweeps, the still image shows the wall behind it; a fan stays there in every frame
+# the limb is elsewhere, so it is the still image.  The moving limbs themselves, which dominate the frames'
+# descriptors, are gone from it: a model without fans is not excused, or blamed, for its poses there.
+
+# What the moving-region SWD reads, by name (the keys of evaluate's figures): frames, differences, still images.
+MOVING_VIEWS = {"frames": {}, "motion": {"motion": True}, "still": {"still": True}}
+
 
 def _swept(videos: np.ndarray, v: np.ndarray) -> torch.Tensor:
     """Where each clip moves at any moment: mean |frame difference| over its whole length, (count, 1, H, W) for
@@ -133,6 +142,12 @@ def _swept(videos: np.ndarray, v: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(videos[i]).float()
         maps[i] = (x[1:] - x[:-1]).abs().mean(dim=(0, 3))
     return torch.stack([maps[i] for i in v])[:, None]
+
+
+def still_images(videos: np.ndarray) -> np.ndarray:
+    """What each clip leaves behind: every pixel's median over time, uint8 (N, T, H, W, 3) -> (N, H, W, 3).  A limb
+    that covers a pixel in fewer than half of the frames is not in it; what stays there the rest of the time is."""
+    return torch.from_numpy(videos).median(dim=1).values.numpy()
 
 
 def _moving_descriptors(level: torch.Tensor, energy: torch.Tensor, count: int, fraction: float,
@@ -152,9 +167,12 @@ def _moving_descriptors(level: torch.Tensor, energy: torch.Tensor, count: int, f
 @torch.inference_mode()
 def swd_moving(videos_a: np.ndarray, videos_b: np.ndarray, motion: bool = False, fraction: float = 0.1,
                descriptors: int = 4096, directions: int = 256, repeats: int = 4, max_frames: int = 512,
-               seed: int = 0) -> list[float]:
+               seed: int = 0, still: bool = False) -> list[float]:
     """Multi-scale SWD x 10^3 restricted to moving regions (see above), a value per level, finest first: on the
-    frames themselves or (motion) on their differences from the previous frame."""
+    frames themselves, (motion) on their differences from the previous frame, or (still) on each clip's still
+    image, its per-pixel median over time (one image per clip, at most `max_frames` clips)."""
+    if motion and still:
+        raise ValueError("choose motion (frame differences) or still (each clip's still image), not both.")
     for v in (videos_a, videos_b):
         if v.dtype != np.uint8 or v.ndim != 5 or v.shape[-1] != 3 or v.shape[1] < 2:
             raise ValueError(f"expected uint8 videos of at least 2 frames shaped (N, T, H, W, 3), got {v.dtype} {v.shape}.")
@@ -164,12 +182,16 @@ def swd_moving(videos_a: np.ndarray, videos_b: np.ndarray, motion: bool = False,
     sets = []
     for videos in (videos_a, videos_b):
         n, t = videos.shape[:2]
-        pick = torch.randperm(n * (t - 1), generator=gen)[:max_frames].numpy()
-        v, f = pick // (t - 1), pick % (t - 1) + 1                           # frames 1..T-1: each has a before
+        if still:
+            v = torch.randperm(n, generator=gen)[:max_frames].numpy()
+            x = torch.from_numpy(still_images(videos[v])).float()
+        else:
+            pick = torch.randperm(n * (t - 1), generator=gen)[:max_frames].numpy()
+            v, f = pick // (t - 1), pick % (t - 1) + 1                       # frames 1..T-1: each has a before
+            x = torch.from_numpy(videos[v, f]).float()
+            if motion:
+                x = x - torch.from_numpy(videos[v, f - 1]).float()
         energy = _swept(videos, v)
-        x = torch.from_numpy(videos[v, f]).float()
-        if motion:
-            x = x - torch.from_numpy(videos[v, f - 1]).float()
         sets.append((laplacian_pyramid(x.permute(0, 3, 1, 2).contiguous()), energy))
     (pa, ea), (pb, eb) = sets
     return [1e3 * sliced_wasserstein(_moving_descriptors(la, ea, descriptors, fraction, gen),
