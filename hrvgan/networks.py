@@ -16,6 +16,7 @@ ALPHA_INIT_BIAS = -4.0  # sigmoid(-4) = 0.018: a fresh prediction model nearly c
 FLOW_SCALE = 4.0        # pixels per unit of to_flow's output: Adam's fixed step size then moves the flow 4x faster
 MASK_INIT_BIAS = 3.0    # sigmoid(3) = 0.95: a generator given a background stream first draws 95% of every pixel itself
 MASK_GAIN = 10.0        # the mask's logits are to_mask's output times this: Adam's fixed step then moves them 10x faster
+MASK_HELD_LOGIT = 40.0  # sigmoid(40) is 1 in float32 and bf16: a held mask shows the drawn stream alone, and passes no gradient
 
 
 def pixel_norm(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -299,6 +300,16 @@ class Generator(nn.Module):
         if c.g_background:
             shapes.append((1, c.frames, c.resolution, c.resolution))
         return shapes
+
+    def hold_mask(self, held: bool) -> None:
+        """``held``: the drawn stream's mask is exactly 1 (the video is the drawn frames alone, as without a background
+        stream; nothing reaches the still stream or the mask, whose gradient is then 0).  Not held: the mask starts
+        again at 0.95 and learns.  A run from scratch can so learn the video first and the wall behind it after."""
+        if self.to_mask is None:
+            raise ValueError("hold_mask needs a generator with a background stream (model.g_background).")
+        with torch.no_grad():
+            self.to_mask.weight.zero_()
+            self.to_mask.bias.fill_((MASK_HELD_LOGIT if held else MASK_INIT_BIAS) / MASK_GAIN)
 
     def make_noise(self, batch: int, generator: torch.Generator | None = None, device=None) -> list[torch.Tensor] | None:
         """Noise inputs for ``batch`` videos, drawn from ``generator`` (a seed gives the same grain); None without ``g_noise``."""

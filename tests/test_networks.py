@@ -370,3 +370,29 @@ def test_a_background_stream_shows_one_still_frame_where_the_mask_is_off():
     missing = plain.load_state_dict(g.state_dict(), strict=False)
     assert torch.allclose(drawn, plain(z, y, noise=noise[:-1]), atol=1e-6)
     assert {k.split(".")[0] for k in missing.unexpected_keys} == {"background", "to_mask", "background_grain"}
+
+
+def test_a_held_mask_is_the_plain_generator_and_the_still_stream_gets_no_gradient_until_released():
+    config = ModelConfig.from_preset("tiny", num_classes=2, time_padding="replicate", g_noise=True, g_background=True)
+    torch.manual_seed(0)
+    g = Generator(config)
+    z, y = torch.randn(2, 16), torch.tensor([0, 1])
+    noise = g.make_noise(2, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        g.background_grain.fill_(0.1)                                 # a wall with grain, which a held mask hides
+    g.hold_mask(True)
+    video, mask = g(z, y, noise=noise, return_mask=True)
+    assert (mask == 1).all()
+    plain = Generator(ModelConfig.from_preset("tiny", num_classes=2, time_padding="replicate", g_noise=True))
+    plain.load_state_dict(g.state_dict(), strict=False)
+    assert torch.equal(video, plain(z, y, noise=noise[:-1]))            # exactly the generator without the stream
+    (video.square().mean() + mask.mean()).backward()                    # an image loss and the sparsity term
+    idle = [*g.background.parameters(), *g.to_mask.parameters(), g.background_grain]
+    assert all(p.grad is None or not p.grad.any() for p in idle)
+    assert any(p.grad is not None and p.grad.any() for n, p in g.named_parameters()
+               if not n.startswith(("background", "to_mask")))         # the drawn stream learns
+    g.hold_mask(False)
+    _, mask = g(z, y, noise=noise, return_mask=True)
+    assert torch.allclose(mask, torch.full_like(mask, 0.9526), atol=1e-4)   # released: where a fresh stream starts
+    with pytest.raises(ValueError, match="model.g_background"):
+        plain.hold_mask(True)

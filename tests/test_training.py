@@ -523,6 +523,27 @@ def test_a_background_stream_joins_a_trained_generator_and_the_mask_term_pulls_i
     assert "Loss/G/mask" in again.g_step(iter([(clips, labels)]))       # logged even when it weighs nothing
 
 
+def test_a_background_stream_held_until_a_step_learns_from_that_step_on_across_a_resume(tmp_path, weizmann):
+    """loss.background_start: the run from scratch first learns the video alone (the mask held at exactly 1), then
+    the still stream joins at the given step, its mask starting at 0.95, also when the run was stopped before it."""
+    out = tmp_path / "run"
+    args = ["--output_dir", str(out), "--checkpoint_every", "1", "--g_background", "true", "--mask_weight", "1.0",
+            "--background_start", "2", "--checkpoints_total_limit", "4"]
+    first = run_train(tmp_path, weizmann, *args, "--max_steps", "2")
+    assert first.returncode == 0, first.stdout + first.stderr
+    second = run_train(tmp_path, weizmann, *args, "--max_steps", "4")           # resumes at step 2: then released
+    assert second.returncode == 0 and "mask is released" in second.stderr, second.stderr
+    ckpts = {int(p.name.split("-")[1]): p for p in list_checkpoints(out)}
+    g = {k: load_file(str(ckpts[k] / "generator.safetensors")) for k in (1, 2, 3)}
+    stream = [k for k in g[1] if k.startswith("background.")]
+    assert stream and all(torch.equal(g[1][k], g[2][k]) for k in stream)        # held: nothing reached the still stream
+    assert float(g[2]["to_mask.bias"]) == 4.0 and not g[2]["to_mask.weight"].any()
+    assert abs(float(g[3]["to_mask.bias"]) - 0.3) < 0.01                       # released at 0.95 (0.3 x gain 10), learning
+    assert g[3]["to_mask.weight"].any() and any(not torch.equal(g[2][k], g[3][k]) for k in stream)
+    with pytest.raises(ValueError, match="needs model.g_background"):
+        Trainer(tiny(tmp_path, weizmann, "plain", loss__background_start=2))
+
+
 def test_every_shipped_config_builds_and_the_predict_recipe_starts_from_the_shipped_weights(tmp_path, weizmann):
     for path in sorted((ROOT / "configs").glob("*.yaml")):
         cfg = TrainConfig.from_yaml(path)

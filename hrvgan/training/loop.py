@@ -65,6 +65,11 @@ class Trainer:
         if cfg.run.init_from:
             widen = "channels" in cfg.model
             self.has_critic = warm_start(cfg.run.init_from, self.G, self.ema, self.D, widen)
+        if cfg.loss.background_start:
+            if not mc.g_background:
+                raise ValueError("loss.background_start holds the background stream's mask: it needs model.g_background true.")
+            for g in (self.G, self.ema):   # a resumed run's checkpoint then brings the mask as it was
+                g.hold_mask(True)
         self.G.train().requires_grad_(True)
         self.D.train()
         self.ema.requires_grad_(False)
@@ -244,6 +249,10 @@ class Trainer:
         t_start, step_start, last_good = time.perf_counter(), self.step, None
         try:
             while self.step < o.max_steps:
+                if self.step == cfg.loss.background_start > 0:
+                    self.log("step %d: the background stream's mask is released (from 1 to 0.95)", self.step)
+                    for g in (self.G, self.ema):
+                        g.hold_mask(False)
                 logs = {}
                 for _ in range(o.n_critic):
                     logs.update(self.d_step(data))
