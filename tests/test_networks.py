@@ -343,12 +343,16 @@ def test_noise_inputs_start_silent_then_add_fresh_grain():
         gn.stages[0](torch.randn(2, gn.stages[0].conv1.in_channels, 4, 4, 4))
 
 
-def test_a_background_stream_shows_one_still_frame_where_the_mask_is_off():
+def background_generator():
+    """A tiny generator with a background stream, two codes, their labels and noise: (g, z, y, noise)."""
     config = ModelConfig.from_preset("tiny", num_classes=2, time_padding="replicate", g_noise=True, g_background=True)
     torch.manual_seed(0)
     g = Generator(config)
-    z, y = torch.randn(2, 16), torch.tensor([0, 1])
-    noise = g.make_noise(2, torch.Generator().manual_seed(1))
+    return g, torch.randn(2, 16), torch.tensor([0, 1]), g.make_noise(2, torch.Generator().manual_seed(1))
+
+
+def test_a_background_stream_shows_one_still_frame_where_the_mask_is_off():
+    g, z, y, noise = background_generator()
     assert g.noise_shapes()[-1] == (1, 8, 32, 32)                     # the still frame's grain: one image per frame
     video, mask = g(z, y, noise=noise, return_mask=True)
     assert mask.shape == (2, 1, 8, 32, 32) and torch.allclose(mask, torch.full_like(mask, 0.9526), atol=1e-4)
@@ -373,11 +377,7 @@ def test_a_background_stream_shows_one_still_frame_where_the_mask_is_off():
 
 
 def test_a_held_mask_is_the_plain_generator_and_the_still_stream_gets_no_gradient_until_released():
-    config = ModelConfig.from_preset("tiny", num_classes=2, time_padding="replicate", g_noise=True, g_background=True)
-    torch.manual_seed(0)
-    g = Generator(config)
-    z, y = torch.randn(2, 16), torch.tensor([0, 1])
-    noise = g.make_noise(2, torch.Generator().manual_seed(1))
+    g, z, y, noise = background_generator()
     with torch.no_grad():
         g.background_grain.fill_(0.1)                                 # a wall with grain, which a held mask hides
     g.hold_mask(True)
