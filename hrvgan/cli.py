@@ -111,11 +111,11 @@ def _calibrate(args) -> int:
     split = (*refs["early"], *refs["late"])
     table = calibrate(train, test, train_labels=train_labels, test_labels=test_labels, split=split)
     seconds = time.perf_counter() - start
-    print(f"SWD x10^3 against {len(test)} real test clips, finest level first ({len(train)} train clips; "
-          f"{seconds:.1f} s for {8 * len(table)} distance lists); the last three columns: the train videos' first "
-          "halves against their second halves")
     keys = ("frames", "motion", "moving_frames", "moving_motion", "moving_still", "moving_frames_late",
             "moving_motion_late", "moving_still_late")
+    print(f"SWD x10^3 against {len(test)} real test clips, finest level first ({len(train)} train clips; "
+          f"{seconds:.1f} s for {len(keys) * len(table)} distance lists); the last three columns: the train videos' "
+          "first halves against their second halves")
     print("| train clips | frames | frame differences | moving regions: frames | moving regions: differences "
           "| moving regions: still images | moving, vs second halves: frames | moving, vs second halves: differences "
           "| moving, vs second halves: still images |")
