@@ -544,6 +544,23 @@ def test_a_background_stream_held_until_a_step_learns_from_that_step_on_across_a
         Trainer(tiny(tmp_path, weizmann, "plain", loss__background_start=2))
 
 
+def test_a_warm_start_keeps_a_trained_mask_where_a_run_from_scratch_would_hold_it(tmp_path, weizmann):
+    """loss.background_start is for runs from scratch: continuing a model whose stream is trained (the shipped default
+    with its config) neither holds its mask at 1 nor resets it to 0.95 at that step."""
+    cfg = tiny(tmp_path, weizmann, "src", model__g_background=True, loss__mask_weight=1.0, loss__background_start=1)
+    source = Trainer(cfg)
+    assert float(source.G.to_mask.bias.detach()) == 4.0                         # from scratch: held
+    for g in (source.G, source.ema):
+        g.hold_mask(False)
+        g.to_mask.bias.data.fill_(-0.2)                                         # a mask that has learned
+    folder = source.save_checkpoint()
+    warm = cfg.replace(**{"run.output_dir": str(tmp_path / "warm"), "run.init_from": str(folder), "optim.max_steps": 3})
+    trainer = Trainer(warm)
+    trainer.train()                                                             # passes step 1 without a release
+    for g in (trainer.G, trainer.ema):
+        assert abs(float(g.to_mask.bias.detach()) + 0.2) < 0.01
+
+
 def test_every_shipped_config_builds_and_the_predict_recipe_starts_from_the_shipped_weights(tmp_path, weizmann):
     for path in sorted((ROOT / "configs").glob("*.yaml")):
         cfg = TrainConfig.from_yaml(path)

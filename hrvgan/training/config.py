@@ -64,7 +64,8 @@ class LossConfig(Section):
                                 "(best-of-many): seeds pick among futures instead of one blurred mean")
     mask_weight: float = option(0.0, "g_background: + weight * mean of the drawn stream's mask (VGAN's sparsity term)", low=0.0)
     background_start: int = option(0, "g_background: the mask is held at 1 (the plain generator; the still stream idle) "
-                                   "until this step, then starts at 0.95: the video first, the wall behind it after", low=0)
+                                   "until this step, then starts at 0.95: the video first, the wall behind it after (runs from scratch; "
+                                   "a warm start, --init_from, is not held)", low=0)
     augment: str = option("", "DiffAugment before D: comma-separated color,translation,cutout ('' = none)")
     generation_prob: float = option(0.5, "prediction models: share of steps with the context dropped", low=0.0, high=0.999)
     rollout_prob: float = option(0.0, "prediction steps: share that continue the model's own prediction, not real frames "

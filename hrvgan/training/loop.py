@@ -65,11 +65,18 @@ class Trainer:
         if cfg.run.init_from:
             widen = "channels" in cfg.model
             self.has_critic = warm_start(cfg.run.init_from, self.G, self.ema, self.D, widen)
+        # The mask is held only in a run from scratch.  A warm start is past that stage: from a model without the
+        # stream its mask starts released (0.95); from one with a trained stream, a hold or release would erase it.
+        self.background_start = 0 if cfg.run.init_from else cfg.loss.background_start
         if cfg.loss.background_start:
             if not mc.g_background:
                 raise ValueError("loss.background_start holds the background stream's mask: it needs model.g_background true.")
-            for g in (self.G, self.ema):   # a resumed run's checkpoint then brings the mask as it was
-                g.hold_mask(True)
+            if cfg.run.init_from:
+                self.log("loss.background_start %d is for runs from scratch: --init_from %s starts with the mask "
+                            "as that model has it (0.95 where it has no background stream)",
+                            cfg.loss.background_start, cfg.run.init_from)
+            for g in (self.G, self.ema) if self.background_start else ():
+                g.hold_mask(True)          # a resumed run's checkpoint then brings the mask as it was
         self.G.train().requires_grad_(True)
         self.D.train()
         self.ema.requires_grad_(False)
@@ -249,7 +256,7 @@ class Trainer:
         t_start, step_start, last_good = time.perf_counter(), self.step, None
         try:
             while self.step < o.max_steps:
-                if self.step == cfg.loss.background_start > 0:
+                if self.step == self.background_start > 0:
                     self.log("step %d: the background stream's mask is released (from 1 to 0.95)", self.step)
                     for g in (self.G, self.ema):
                         g.hold_mask(False)
