@@ -239,3 +239,35 @@ def test_export_checks_the_prediction_targets_of_issue_25():
              swd_motion_prediction_vs_real=[60.0, 0, 0])
     met = {what.split(" ")[1]: ok for what, _, ok in export.check_targets(r, generation=False)}
     assert met == {"PSNR": False, "SSIM": False, "motion": True, "of": True}   # +0.73 dB; 0.89 < 0.896; 0.95x; 1.36x
+
+
+def test_still_images_script_shows_real_clips_then_each_model_per_class(tmp_path, weizmann):
+    """scripts/still_images.py: per class a row of real train clips' still images, then a row per model."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from hrvgan.data import VideoDataset
+    from hrvgan.metrics.swd import still_images
+    import imageio.v3 as iio
+
+    names = ["bend", "jack", "wave1", "wave2"]
+    for i in range(2):
+        torch.manual_seed(i)
+        HRVGAN(ModelConfig.from_preset("tiny", class_names=names)).save_pretrained(tmp_path / f"m{i}")
+    root = Path(__file__).resolve().parent.parent
+    run = lambda *a: subprocess.run([sys.executable, str(root / "scripts" / "still_images.py"), "--data", str(weizmann),
+                                     "--models", str(tmp_path / "m0"), str(tmp_path / "m1"), "--seeds", "0", "1",
+                                     "--scale", "1", *a], capture_output=True, text=True, cwd=tmp_path)
+    proc = run("--classes", "jack", "bend", "--out", str(tmp_path / "s.png"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("row ") == 6 and "row 4: bend, real train clips" in proc.stdout
+    image = iio.imread(tmp_path / "s.png")
+    assert image.shape == (6 * 34 + 2, 2 * 34 + 2, 3)                  # 32 px cells, 2 px padding
+    train = VideoDataset(weizmann, split="train", frames=8, resolution=32, progress=False)
+    first_jack = next(i for i in range(len(train)) if train.labels[i] == 1)
+    expected = still_images(train.clip(first_jack, start=0)[None])[0]
+    assert np.array_equal(image[2:34, 2:34], expected)                  # row 1: the first jack video, still
+    assert not np.array_equal(image[36:68, 2:34], image[70:102, 2:34])  # two models, two rows
+    bad = run("--classes", "dance", "--out", str(tmp_path / "x.png"))
+    assert bad.returncode != 0 and "no class 'dance'" in bad.stderr and "jack" in bad.stderr

@@ -521,6 +521,8 @@ def test_a_background_stream_joins_a_trained_generator_and_the_mask_term_pulls_i
     assert float(trainer.G.to_mask.bias.detach()) < 0.3                         # the sparsity term: show the still frame more
     again = Trainer(grown.replace(**{"loss.mask_weight": 0.0, "run.output_dir": str(tmp_path / "zero")}))
     assert "Loss/G/mask" in again.g_step(iter([(clips, labels)]))       # logged even when it weighs nothing
+    with pytest.raises(ValueError, match="pass --g_background true"):          # the wall is not silently dropped
+        Trainer(cfg.replace(**{"run.output_dir": str(tmp_path / "back"), "run.init_from": str(trainer.save_checkpoint())}))
 
 
 def test_a_background_stream_held_until_a_step_learns_from_that_step_on_across_a_resume(tmp_path, weizmann):

@@ -148,7 +148,7 @@ def _swept(videos: np.ndarray, v: np.ndarray) -> torch.Tensor:
 def still_images(videos: np.ndarray) -> np.ndarray:
     """What each clip leaves behind: every pixel's median over time, uint8 (N, T, H, W, 3) -> (N, H, W, 3).  A limb
     that covers a pixel in fewer than half of the frames is not in it; what stays there the rest of the time is."""
-    return torch.from_numpy(videos).median(dim=1).values.numpy()
+    return torch.from_numpy(np.require(videos, requirements="W")).median(dim=1).values.numpy()   # copies a read-only array
 
 
 def _moving_descriptors(level: torch.Tensor, energy: torch.Tensor, count: int, fraction: float,

@@ -126,6 +126,9 @@ def warm_start(ref: str, generator: Generator, ema: Generator, critic: Discrimin
     if any(k.endswith(".noise_strength") for k in sources["ema"]) and not config.g_noise:
         raise ValueError(f"--init_from {ref} has noise inputs (g_noise) and this run has none: its videos would "
                          "lose their grain; pass --g_noise.")
+    if any(k.startswith("background.") for k in sources["ema"]) and not config.g_background:
+        raise ValueError(f"--init_from {ref} draws its wall with a background stream (g_background) and this run has "
+                         "none: its videos would lose their wall; pass --g_background true.")
     if widen and config.g_norm != "pixel":
         raise ValueError("--init_from with other model.channels widens a pixel-norm generator only (g_norm: pixel).")
     for module, role in ((ema, "ema"), (generator, "generator")):
