@@ -92,7 +92,8 @@ def main():
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--run", help="run folder (its model/ and checkpoints/)")
     source.add_argument("--model", help="a model folder to re-measure as it is (its card's step count is kept)")
-    parser.add_argument("--steps", type=int, default=None, help="with --model: the training steps to record")
+    parser.add_argument("--steps", default=None, help="the training steps to record (default: the run's checkpoint's; "
+                        "a run that continued another model records the sum, e.g. '9000 (7000 + 2000)')")
     parser.add_argument("--classifier", default="weights/classifier", help="the evaluation classifier")
     parser.add_argument("--out", default="weights")
     parser.add_argument("--data", required=True)
@@ -113,7 +114,7 @@ def main():
         checkpoint = Path(args.checkpoint) if args.checkpoint else (list_checkpoints(Path(args.run)) or [None])[-1]
     steps = args.steps
     if checkpoint is not None:
-        steps = json.loads((checkpoint / "state.json").read_text())["step"]
+        steps = args.steps or json.loads((checkpoint / "state.json").read_text())["step"]
         if args.checkpoint:  # the EMA generator of a chosen checkpoint, not the last export
             model.generator.load_state_dict(load_file(str(checkpoint / "ema.safetensors")))
     classifier = VideoClassifier.load(args.classifier)

@@ -5,8 +5,8 @@ paints a pale fan where arms sweep shows the fan (docs/design.md, "What a clip l
     python scripts/still_images.py --data ../shared/data/weizmann-actions --models weights runs/x/model \\
         --classes "jumping jack" bend "one-hand wave" --out docs/images/still-images.jpg
 
-For every class: one row of real train clips (the first 16 frames of the class's first videos, one per
-performer), then one row per model (seeds --seeds, the same for every model).  It prints what each row is.
+For every class: one row of real train clips (the first 16 frames of the class's first videos, in the
+data's order), then one row per model (seeds --seeds, the same for every model).  It prints what each row is.
 """
 
 import argparse
@@ -48,7 +48,7 @@ def main():
             raise SystemExit(f"no class {name!r}: the model's classes are {list(mc.class_names)}.")
         real = real_stills(train, mc.class_names.index(name), n)   # the data's folders in the model's class order
         rows.append(real)
-        print(f"row {len(rows)}: {name}, real train clips ({len(real)} performers)")
+        print(f"row {len(rows)}: {name}, real train clips ({len(real)} videos, first 16 frames)")
         for ref, model in models.items():
             rows.append(still_images(model.sample(classes=[name] * n, seeds=args.seeds)))
             print(f"row {len(rows)}: {name}, {ref}, seeds {args.seeds}")
