@@ -67,10 +67,10 @@ def served(model_name) -> demo.LoadedModel:
 # Every API input has a default (None where the model decides: the first class, the first clip).
 @_friendly
 def sample(model_name=None, class_name=None, seed=0, num_videos=4, truncation=1.0, fps=8, num_frames=16,
-           progress=gr.Progress()):
-    def report(done, total):  # long videos: a bar while they are continued, 8 frames at a time
+           extend="loop", progress=gr.Progress()):
+    def report(done, total):  # long videos: a bar while they are made
         progress(done / total, desc=f"{done} of {total} frames")
-    return served(model_name).sample(class_name, seed, num_videos, truncation, fps, num_frames, report)
+    return served(model_name).sample(class_name, seed, num_videos, truncation, fps, num_frames, report, extend)
 
 
 @_friendly
@@ -131,9 +131,10 @@ with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app
                 truncation = gr.Slider(0.05, 2.0, value=1.0, step=0.05, label="Truncation (lower = closer to the class average)")
                 fps = gr.Slider(1, 30, value=8, step=1, label="Frames per second")
                 num_frames = gr.Slider(FIRST.model.config.frames, demo.MAX_DEMO_FRAMES, value=FIRST.model.config.frames,
-                                       step=8, label="Frames per video (beyond 16, the prediction model continues "
-                                                     "each video 8 frames at a time)",
-                                       visible=FIRST.predictor is not None)
+                                       step=8, label="Frames per video")
+                extend = gr.Radio([("loop: the generator repeats its 16-frame motion, seamlessly joined", "loop"),
+                                   ("predict: the prediction model continues, 8 frames at a time", "predict")],
+                                  value="loop", label="Beyond 16 frames", visible=FIRST.predictor is not None)
                 go = gr.Button("Generate", variant="primary")
             with gr.Column(scale=2):
                 video_out = gr.Video(label="Videos", format="mp4", autoplay=True, loop=True, height=320,
@@ -145,7 +146,7 @@ with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app
             examples=[[c, s, 4, 1.0, 8] for c, s in zip(choices, (0, 7, 21, 42))],
             inputs=[class_dd, seed, num_videos, truncation, fps], label="Examples")
         dice.click(random_seed, None, seed, api_name=False)
-        go.click(sample, [model_dd, class_dd, seed, num_videos, truncation, fps, num_frames], [video_out, grid_out, files_out],
+        go.click(sample, [model_dd, class_dd, seed, num_videos, truncation, fps, num_frames, extend], [video_out, grid_out, files_out],
                  api_name="sample", **RAW)
 
     with gr.Tab("Interpolate"):

@@ -5,7 +5,8 @@
 Per class: a GIF of four seeds side by side and a frame grid (a row per seed, a column per frame,
 like the paper's Fig. 4); plus an interpolation grid between two classes (rows = steps, Figs. 2-3)
 and its GIF.  Long videos (a model with a prediction model beside it): per class a strip of every 16th
-frame over 128 frames, a row per seed.  With --data: examples/clips/, one held-out real clip per class (performers 7-8,
+frame over 128 frames, a row per seed: two looped by the generator (frames 8, 24, ...: mid-cycle), then the
+same seeds continued by the prediction model (frames 0, 16, ...).  With --data: examples/clips/, one held-out real clip per class (performers 7-8,
 the first 16 frames, 64x64 H.264), which the demo's Predict tab offers; and for a prediction model
 a grid per clip with a row of context, a row of prediction and a row of the real continuation
 (the model's own, or that of the prediction model in its predict/ folder).
@@ -50,9 +51,13 @@ def main():
     if predictor is not None:
         model.extender = predictor
         for name in model.class_names or [None]:   # (a GIF of 128 frames would be ~0.5 MB per video)
-            long = model.sample(classes=name, seeds=args.seeds[:2], num_frames=128)
+            # Two rows looped by the generator, frames 8, 24, ..., 120: mid-cycle, the same pose every 16 frames (it
+            # repeats; its join, frames 15-17, is in docs/images/loop-joins.jpg); then the same seeds
+            # continued by the prediction model, frames 0, 16, ..., 112 (a future of its own).
+            loop = model.sample(classes=name, seeds=args.seeds[:2], num_frames=128, extend="loop")
+            future = model.sample(classes=name, seeds=args.seeds[:2], num_frames=128, extend="predict")
             stem = slug(name) if name else "samples"
-            write_grid_png(long[:, ::16], out / f"long-{stem}.png")           # frames 0, 16, ..., 112
+            write_grid_png(np.concatenate([loop[:, 8::16], future[:, ::16]]), out / f"long-{stem}.png")
             print(out / f"long-{stem}.png")
         for clip in sorted((out / "clips").glob("*.mp4")):
             frames = read_video(clip)

@@ -66,7 +66,7 @@ def model_card(config: ModelConfig, *, training_data: str | None = None, trainin
         "", "## Use", "", "```python", "from hrvgan import HRVGAN", "",
         'model = HRVGAN.from_pretrained("PATH_OR_REPO_ID")',
         f"videos = model.sample(classes={first}, seeds=[0, 1, 2])  # uint8 (3, T, H, W, 3)",
-        f"long = model.sample(classes={first}, seeds=0, num_frames=64)  # continued by a prediction model (predict/)",
+        f"long = model.sample(classes={first}, seeds=0, num_frames=64)  # its motion looped; extend='predict': predict/ continues it",
     ]
     if config.context_frames:
         m, n = config.context_frames, config.predicted_frames

@@ -17,6 +17,8 @@ import logging
 import sys
 from pathlib import Path
 
+from .inputs import EXTENDS, extend_for
+
 
 def _sample(args) -> int:
     from .pipeline import HRVGAN
@@ -32,13 +34,14 @@ def _sample(args) -> int:
         classes = classes[0]
     if not model.config.conditional and args.class_:
         raise SystemExit("sample: this model is unconditional; drop --class.")
+    extend = extend_for(args.extend, args.extender)
     if args.extender:
         model.extender = HRVGAN.from_pretrained(args.extender, device=args.device)
     from tqdm.auto import tqdm
     long = bool(args.num_frames and args.num_frames > model.config.frames)   # a bar while the videos are continued
     with tqdm(total=args.num_frames, desc="frames", unit="frame", disable=not long) as bar:
         videos = model.sample(classes=classes, seeds=args.seed, truncation=args.truncation, num_frames=args.num_frames,
-                              progress=lambda done, total: bar.update(done - bar.n))
+                              progress=lambda done, total: bar.update(done - bar.n), extend=extend)
     stem_many = len(videos) > 1
     for flag, writer in ((args.out, write_mp4), (args.gif, write_gif)):
         if flag:
@@ -172,8 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, nargs="+", default=[0], help="seed(s): a seed always gives the same video")
     s.add_argument("--truncation", type=float, default=1.0, help="pull latents toward the class mean (<1 = safer, less varied)")
     s.add_argument("--num_frames", type=int, default=None,
-                   help="video length, from the model's own (16) to 1024: longer videos are continued by the "
-                        "model's prediction model (its predict/ folder), 8 frames at a time")
+                   help="video length, from the model's own (16) to 1024; longer videos are made by --extend")
+    s.add_argument("--extend", choices=EXTENDS, default=None,
+                   help="longer videos: loop = the generator alone, its 16-frame motion repeated and joined by its "
+                        "own convolutions (the same performer and wall for any length); predict = the model's prediction model (its predict/ "
+                        "folder) continues them 8 frames at a time (default: loop, predict with --extender)")
     s.add_argument("--extender", default=None, help="with --num_frames: continue with this prediction model instead")
     s.add_argument("--out", default=None, help="mp4 path (H.264); with several videos, _0, _1, ... are added")
     s.add_argument("--gif", default=None, help="gif path; with several videos, _0, _1, ... are added")
@@ -218,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--num_frames", type=int, default=None,
                    help="instead: sample videos this long and report class accuracy, motion and SWD for every "
                         "16-frame window, and the colour drift over the whole video")
+    e.add_argument("--extend", choices=EXTENDS, default=None,
+                   help="with --num_frames: how the videos are made longer, as sample --extend (default: loop, "
+                        "predict with --extender)")
     e.add_argument("--extender", default=None, help="with --num_frames: continue with this prediction model "
                                                     "instead of the model's predict/ folder")
     e.add_argument("--json", default=None, help="write the metrics as JSON here")

@@ -20,8 +20,8 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 
-from .inputs import (SEED_RANGE, InputError, check_count, check_fps, check_mode, check_num_frames, check_seed, check_steps,
-                     check_truncation)
+from .inputs import (SEED_RANGE, InputError, check_count, check_extend, check_fps, check_mode, check_num_frames,
+                     check_seed, check_steps, check_truncation)
 from .pipeline import HRVGAN
 from .video import resize_video, write_grid_png, write_mp4
 
@@ -197,11 +197,13 @@ class LoadedModel:
                 return c
         return None
 
-    def sample(self, class_name=None, seed=0, num_videos=4, truncation=1.0, fps=8, num_frames=None, progress=None):
+    def sample(self, class_name=None, seed=0, num_videos=4, truncation=1.0, fps=8, num_frames=None, progress=None,
+               extend="loop"):
         """-> (mp4 of all videos side by side, frame-grid PNG, [mp4, png] downloads), at the model's resolution.
 
-        ``num_frames`` beyond the model's own length continues the videos (HRVGAN.sample); ``progress(done,
-        total)`` hears of each step.  The grid shows GRID_FRAMES frames spread over the whole video."""
+        ``num_frames`` beyond the model's own length makes longer videos by ``extend`` (HRVGAN.sample: "loop" or
+        "predict"); ``progress(done, total)`` hears of each step.  The grid shows GRID_FRAMES frames spread over
+        the whole video."""
         cls = self.class_for(class_name)
         seed, n = check_seed(seed), check_count(num_videos, "number of videos", MAX_VIDEOS)
         fps, truncation = check_fps(fps), check_truncation(truncation)
@@ -212,9 +214,10 @@ class LoadedModel:
         if n * num_frames > MAX_VIDEO_FRAMES:
             raise InputError(f"{n} videos of {num_frames} frames is too much for one request: at most "
                              f"{MAX_VIDEO_FRAMES} frames in all (e.g. {MAX_VIDEO_FRAMES // num_frames} videos of {num_frames}).")
+        extend = check_extend(extend or "loop")
         seeds = [min(seed + i, SEED_LIMIT) for i in range(n)]
         videos = self.model.sample(classes=cls, seeds=seeds, truncation=truncation, num_frames=num_frames,
-                                   progress=progress)  # (N, T, H, W, 3)
+                                   progress=progress, extend=extend)  # (N, T, H, W, 3)
         shown = videos[:, np.linspace(0, num_frames - 1, GRID_FRAMES).round().astype(int)] if num_frames > t else videos
         out = _out_dir()
         mp4, grid = _encode((write_mp4, _tile(videos, columns=min(n, 4), gap=2), out / "samples.mp4", fps),

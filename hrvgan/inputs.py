@@ -15,6 +15,7 @@ STEPS_RANGE = (2, 64)              # videos along an interpolation path
 FPS_RANGE = (1.0, 60.0)            # frames per second of a written video
 MAX_FRAMES = 1024                  # frames of one long video (the model's own length is the least)
 MODES = ("slerp", "lerp")          # interpolation paths: the latent sphere's great circle, or a straight line
+EXTENDS = ("loop", "predict")      # longer videos: the generator's motion looped, or continued by a prediction model
 
 
 class InputError(ValueError):
@@ -68,6 +69,21 @@ def check_mode(mode) -> str:
     if mode not in MODES:
         raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}.")
     return mode
+
+
+def check_extend(extend) -> str:
+    if extend not in EXTENDS:
+        raise InputError(f"extend must be one of {', '.join(EXTENDS)}, got {extend!r}.")
+    return extend
+
+
+def extend_for(extend: str | None, extender: str | None) -> str:
+    """The command line's --extend: loop by default, predict when a prediction model is named (--extender)."""
+    if extend is None:
+        return "predict" if extender else "loop"
+    if extender and extend != "predict":
+        raise InputError(f"--extender continues videos with a prediction model: it needs --extend predict, not {extend}.")
+    return check_extend(extend)
 
 
 def check_num_frames(value, minimum: int) -> int:

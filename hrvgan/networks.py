@@ -290,16 +290,28 @@ class Generator(nn.Module):
             x = torch.cat([x, pixel_norm(embed_labels(self.embed, labels))], dim=1)
         return F.relu(self.fc(x))
 
-    def noise_shapes(self) -> list[tuple[int, ...]]:
+    def noise_shapes(self, frames: int | None = None) -> list[tuple[int, ...]]:
         """The (2, T, H, W) noise each stage takes (one image per conv), then with ``g_background`` the
-        (1, T, H, W) grain of the still frame; empty without ``g_noise``."""
+        (1, T, H, W) grain of the still frame; empty without ``g_noise``.  ``frames``: for a longer video
+        (see ``forward``), the model's own length by default."""
         c = self.config
         if not c.g_noise:
             return []
-        shapes = [(2, t, h, w) for _, t, h, w in c.stage_shapes()[1:]]
+        code = self.code_frames(frames)
+        shapes = [(2, t * code // BASE_SIZE, h, w) for _, t, h, w in c.stage_shapes()[1:]]
         if c.g_background:
-            shapes.append((1, c.frames, c.resolution, c.resolution))
+            shapes.append((1, shapes[-1][1], c.resolution, c.resolution))
         return shapes
+
+    def code_frames(self, frames: int | None = None) -> int:
+        """How many time steps of the 4x4x4 code make ``frames`` frames (4 for the model's own length)."""
+        c = self.config
+        if frames is None or frames == c.frames:
+            return BASE_SIZE
+        per_step = c.frames // BASE_SIZE
+        if frames < c.frames or frames % per_step:
+            raise ValueError(f"frames must be the model's {c.frames} or more, in steps of {per_step}; got {frames}.")
+        return frames // per_step
 
     def hold_mask(self, held: bool) -> None:
         """``held``: the drawn stream's mask is exactly 1 (the video is the drawn frames alone, as without a background
@@ -311,18 +323,24 @@ class Generator(nn.Module):
             self.to_mask.weight.zero_()
             self.to_mask.bias.fill_((MASK_HELD_LOGIT if held else MASK_INIT_BIAS) / MASK_GAIN)
 
-    def make_noise(self, batch: int, generator: torch.Generator | None = None, device=None) -> list[torch.Tensor] | None:
-        """Noise inputs for ``batch`` videos, drawn from ``generator`` (a seed gives the same grain); None without ``g_noise``."""
+    def make_noise(self, batch: int, generator: torch.Generator | None = None, device=None,
+                   frames: int | None = None) -> list[torch.Tensor] | None:
+        """Noise inputs for ``batch`` videos of ``frames`` frames (default: the model's own length), drawn from
+        ``generator`` (a seed gives the same grain); None without ``g_noise``."""
         if not self.config.g_noise:
             return None
-        return [torch.randn(batch, *shape, generator=generator, device=device) for shape in self.noise_shapes()]
+        return [torch.randn(batch, *shape, generator=generator, device=device) for shape in self.noise_shapes(frames)]
 
     def synthesis(self, w: torch.Tensor, skips: list[torch.Tensor] | None = None,
-                  base: torch.Tensor | None = None, noise: list[torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """-> the video and, with ``g_background``, the mask of the drawn stream (B, 1, T, H, W), else None."""
+                  base: torch.Tensor | None = None, noise: list[torch.Tensor] | None = None,
+                  code_frames: int = BASE_SIZE) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """-> the video and, with ``g_background``, the mask of the drawn stream (B, 1, T, H, W), else None.
+        ``code_frames`` > 4: the code is looped to that many steps (`loop_code`), a longer video."""
         mask = None
         x = self.input(w[:, :, None, None, None])                     # (B, C0, 4, 4, 4)
         x = F.relu(self.input_norm(x))
+        if code_frames != x.shape[2]:
+            x = loop_code(x, code_frames)
         if skips is not None:
             x = x + skips[0]
         for i, stage in enumerate(self.stages, start=1):
@@ -370,9 +388,14 @@ class Generator(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None, truncation: float = 1.0,
                 context: torch.Tensor | None = None, noise: list[torch.Tensor] | None = None,
-                return_mask: bool = False):
+                return_mask: bool = False, frames: int | None = None):
         """``noise``: a ``g_noise`` model's noise inputs (see `make_noise`); fresh ones are drawn when None.
-        ``return_mask``: return (video, mask), the mask of a ``g_background`` model's drawn stream (None without one)."""
+        ``return_mask``: return (video, mask), the mask of a ``g_background`` model's drawn stream (None without one).
+        ``frames``: a longer video than the model's own, in one pass: every stage is convolutional in time, so the
+        4-step code looped (`loop_code`) renders as one continuous video (generation only)."""
+        code = self.code_frames(frames)
+        if code != BASE_SIZE and context is not None:
+            raise ValueError("frames: a prediction continues its context; longer videos render from the code alone.")
         skips = base = None
         if context is not None:
             skips = self.encode_context(context)
@@ -386,14 +409,22 @@ class Generator(nn.Module):
             w0 = self.mapping(torch.zeros_like(z), labels)
             w = w0 + truncation * (w - w0)
         if noise is None:
-            noise = self.make_noise(z.shape[0], device=z.device)      # None without g_noise
+            noise = self.make_noise(z.shape[0], device=z.device, frames=frames)   # None without g_noise
         else:
-            shapes = [(z.shape[0], *s) for s in self.noise_shapes()]
+            shapes = [(z.shape[0], *s) for s in self.noise_shapes(frames)]
             if [tuple(n.shape) for n in noise] != shapes:
                 raise ValueError(f"noise must be {len(shapes)} tensors shaped {shapes} (Generator.make_noise), "
                                  f"got {[tuple(n.shape) for n in noise]}.")
-        video, mask = self.synthesis(w, skips, base, noise)
+        video, mask = self.synthesis(w, skips, base, noise, code_frames=code)
         return (video, mask) if return_mask else video
+
+
+def loop_code(code: torch.Tensor, steps: int) -> torch.Tensor:
+    """(B, C, T, ...) -> (B, C, steps, ...): the code's T steps again and again (0 1 2 3 0 1 ...).  The stages after it
+    are convolutions in time, so where the last step meets the first they draw a short blend, and the video loops
+    on: the same performer, wall and motion for any length.  (Played forward and back instead, the class
+    classifier read the backward windows at 73-80%, forward ones at 96%: motion has a direction.)"""
+    return code[:, :, [i % code.shape[2] for i in range(steps)]]
 
 
 def frame_differences(video: torch.Tensor, stride: int = 1) -> torch.Tensor:

@@ -16,8 +16,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .config import ModelConfig
-from .inputs import InputError, check_mode, check_num_frames, check_seed, check_steps, check_truncation
+from .config import BASE_SIZE, ModelConfig
+from .inputs import InputError, check_extend, check_mode, check_num_frames, check_seed, check_steps, check_truncation
 from .networks import Generator
 from .video import resize_video, to_float, to_uint8
 
@@ -130,7 +130,7 @@ class HRVGAN(
     @torch.inference_mode()
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None, truncation: float = 1.0,
                  context: torch.Tensor | None = None, noise_seeds: Sequence[int] | None = None,
-                 chunk: int = CHUNK) -> np.ndarray:
+                 chunk: int = CHUNK, frames: int | None = None, progress=None) -> np.ndarray:
         """Latents (N, latent_dim) and labels [and context (N, 3, m, H, W)] -> uint8 videos (N, T, H, W, 3).
 
         A model with noise inputs (``g_noise``) draws video i's grain from ``noise_seeds[i]``
@@ -139,6 +139,9 @@ class HRVGAN(
         The generator always runs on chunks of exactly ``chunk`` videos (the last one padded): conv
         kernels give bit-different results for different batch sizes, but not for different
         positions in a batch, so a seed gives the same video however many are asked for.
+
+        ``frames``: longer videos rendered in one pass (`Generator.forward`), ``progress(videos_done, n)``
+        after each chunk.
         """
         truncation = check_truncation(truncation)
         n, out = z.shape[0], []
@@ -150,20 +153,32 @@ class HRVGAN(
             lab = None if labels is None else labels[i:i + chunk]
             ctx = None if context is None else context[i:i + chunk]
             pad = chunk - zc.shape[0]
-            noise = self._noise(noise_seeds[i:i + chunk] + noise_seeds[i:i + 1] * pad)
+            noise = self._noise(noise_seeds[i:i + chunk] + noise_seeds[i:i + 1] * pad, frames)
             if pad:
                 zc = torch.cat([zc, zc[:1].expand(pad, -1)])
                 lab = None if lab is None else torch.cat([lab, lab[:1].expand(pad, *lab.shape[1:])])
                 ctx = None if ctx is None else torch.cat([ctx, ctx[:1].expand(pad, *ctx.shape[1:])])
             video = self.generator(zc.to(self.device), None if lab is None else lab.to(self.device), truncation=truncation,
-                                   context=None if ctx is None else ctx.to(self.device), noise=noise)
+                                   context=None if ctx is None else ctx.to(self.device), noise=noise, frames=frames)
             out.append(to_uint8(video[:chunk - pad]))
+            if progress is not None:
+                progress(i + len(out[-1]), n)
         return np.concatenate(out)
 
-    def _noise(self, seeds: list[int]) -> list[torch.Tensor] | None:
+    def _noise(self, seeds: list[int], frames: int | None = None) -> list[torch.Tensor] | None:
+        """A seed's noise inputs.  A longer video's begin with the short sample's own (the same grain over the first
+        frames); the rest come from the seed's continuation stream."""
         if not self.config.g_noise:
             return None
-        per_video = [self.generator.make_noise(1, noise_generator(s)) for s in seeds]
+        g = self.generator
+
+        def one(seed):
+            short = g.make_noise(1, noise_generator(seed))
+            if frames is None or frames == self.config.frames:
+                return short
+            rest = g.make_noise(1, noise_generator(step_seed(seed, 1)), frames=frames)
+            return [torch.cat([a, b[:, :, a.shape[2]:]], dim=2) for a, b in zip(short, rest)]
+        per_video = [one(s) for s in seeds]
         return [torch.cat(stage) for stage in zip(*per_video)]
 
     def _labels(self, classes, n: int, what: str) -> torch.Tensor | None:
@@ -216,15 +231,23 @@ class HRVGAN(
         return clips[:, m:]
 
     def sample(self, classes=None, seeds: int | Sequence[int] = 0, truncation: float = 1.0,
-               num_frames: int | None = None, progress=None) -> np.ndarray:
+               num_frames: int | None = None, progress=None, extend: str = "loop") -> np.ndarray:
         """Videos for (class, seed) pairs -> uint8 (N, T, H, W, 3).
 
         ``classes`` and ``seeds`` are single values or lists; a single value is repeated to the
         length of the other list.  Classes are names or indices; None for unconditional models.
 
-        ``num_frames`` (default: the model's own length, 16) up to 1024 makes longer videos: the first
-        frames are exactly the short sample of the same seed, then `extender` continues them (see
-        `extend`).  ``progress(frames_done, num_frames)`` is called after each step.
+        ``num_frames`` (default: the model's own length, 16) up to 1024 makes longer videos, by ``extend``:
+
+        - ``"loop"``: the generator alone renders the whole video in one pass, its 4-step code looped
+          (`networks.loop_code`): the performer, the wall and the action stay for any length, and the motion
+          repeats every 16 frames, joined by a short blend the generator's convolutions draw (in a fast jumping
+          jack a visible 3-4 frame blur).  The first 8 frames equal the short sample of the same seed within a
+          grey level; towards frame 16 they differ, as the code goes on where the short sample's ends.
+        - ``"predict"``: the first frames are exactly the short sample, then `extender`, a prediction model,
+          continues them 8 frames at a time (see `extend`): a future of its own, but today its limbs melt.
+
+        ``progress(frames_done, num_frames)`` is called as the work goes (with loop: as each chunk of videos is made).
         """
         seeds = [check_seed(s) for s in _listify(seeds)]
         if not seeds:
@@ -236,11 +259,21 @@ class HRVGAN(
         if len(seeds) != n or n_classes not in (1, n):
             raise ValueError(f"got {len(seeds)} seeds and {n_classes} classes; give equal counts or a single value of one.")
         labels = self._labels(classes, n, "sample")
+        c = self.config
         if num_frames is not None:
-            num_frames = check_num_frames(num_frames, self.config.frames)
-        z = torch.stack([latent(s, self.config.latent_dim) for s in seeds])
+            num_frames = check_num_frames(num_frames, c.frames)
+        extend = check_extend(extend)
+        z = torch.stack([latent(s, c.latent_dim) for s in seeds])
+        if num_frames is not None and num_frames != c.frames and extend == "loop":
+            step = c.frames // BASE_SIZE                                  # frames per step of the code
+            frames = -(-num_frames // step) * step
+            # Memory grows with the length: the chunk shrinks so that a call holds about CHUNK short videos' worth.
+            chunk = max(1, CHUNK * c.frames // frames)
+            report = None if progress is None else (lambda done, total: progress(num_frames * done // total, num_frames))
+            videos = self.generate(z, labels, truncation, noise_seeds=seeds, chunk=chunk, frames=frames, progress=report)
+            return videos[:, :num_frames]
         videos = self.generate(z, labels, truncation, noise_seeds=seeds)
-        if num_frames is None or num_frames == self.config.frames:
+        if num_frames is None or num_frames == c.frames:
             return videos
         return self.extend(videos, None if labels is None else labels.tolist(), seeds, num_frames, truncation, progress)
 

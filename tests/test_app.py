@@ -94,6 +94,10 @@ def test_sample_api_with_arguments(client):
 
 def test_sample_api_makes_long_videos(client):
     video, grid, _ = client.predict(class_name="bend", seed=5, num_videos=1, num_frames=20, api_name="/sample")
+    check_mp4(video_path(video), frames=20)             # loop: the generator alone, in one pass
+    check_png(grid)
+    video, grid, _ = client.predict(class_name="bend", seed=5, num_videos=1, num_frames=20, extend="predict",
+                                    api_name="/sample")
     check_mp4(video_path(video), frames=20)             # 8 generated, then continued 4 frames at a time
     check_png(grid)
 
@@ -113,6 +117,7 @@ BAD_REQUESTS = [
     (dict(truncation=None, api_name="/sample"), "truncation must be a number"),
     (dict(num_frames=4, api_name="/sample"), "num_frames must be a whole number from 8 to 1024, got 4"),
     (dict(num_frames=200, num_videos=1, api_name="/sample"), "num_frames must be at most 128 here"),
+    (dict(num_frames=24, extend="tile", api_name="/sample"), "extend must be one of loop, predict"),
     (dict(seed_a="x", api_name="/interpolate"), "seed A must be a whole number"),
     (dict(mode="zigzag", api_name="/interpolate"), "mode must be one of slerp, lerp"),
     (dict(seed=99999999999999, api_name="/predict"), "seed must be a whole number from 0 to 2147483647"),

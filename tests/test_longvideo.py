@@ -29,16 +29,43 @@ def folder_with_predictor(tiny_folder):
 def test_long_sample_starts_with_the_short_one_and_a_seed_is_one_video(folder_with_predictor):
     model = HRVGAN.from_pretrained(folder_with_predictor)
     seen = []
-    long = model.sample("jack", seeds=[3, 4], num_frames=21, progress=lambda done, total: seen.append((done, total)))
+    long = model.sample("jack", seeds=[3, 4], num_frames=21, progress=lambda done, total: seen.append((done, total)),
+                        extend="predict")
     assert long.shape == (2, 21, 32, 32, 3) and long.dtype == np.uint8
     assert np.array_equal(long[:, :8], model.sample("jack", seeds=[3, 4]))      # the first 8 frames: the short sample
     assert seen == [(12, 21), (16, 21), (20, 21), (21, 21)]                      # 4 frames per step, then the end
-    again = HRVGAN.from_pretrained(folder_with_predictor).sample("jack", seeds=4, num_frames=21)
+    again = HRVGAN.from_pretrained(folder_with_predictor).sample("jack", seeds=4, num_frames=21, extend="predict")
     assert np.array_equal(again[0], long[1])                                     # a seed is the same long video
     assert not np.array_equal(long[0, 8:], long[1, 8:])
     # the continuation depends on the class asked for (the predictor is conditional)
-    assert not np.array_equal(model.sample("bend", seeds=3, num_frames=12)[0, 8:], long[0, 8:12])
+    assert not np.array_equal(model.sample("bend", seeds=3, num_frames=12, extend="predict")[0, 8:], long[0, 8:12])
     assert step_seed(3, 1) != step_seed(3, 2) and step_seed(3, 1) != step_seed(4, 1)
+
+
+def test_a_looped_long_video_is_the_generator_alone_one_seed_one_video_and_periodic(folder_with_predictor):
+    """extend='loop': one pass of the generator over its looped code.  The first frames are the short sample's, a seed
+    is one video, the interior repeats with the model's own length, and other lengths crop the same video."""
+    model = HRVGAN.from_pretrained(folder_with_predictor)
+    seen = []
+    long = model.sample("jack", seeds=[3, 4], num_frames=64, progress=lambda done, total: seen.append((done, total)))
+    short = model.sample("jack", seeds=[3, 4])
+    assert long.shape == (2, 64, 32, 32, 3) and seen[-1] == (64, 64)
+    assert np.abs(long[:, :2].astype(int) - short[:, :2]).mean() < 0.5        # the same start (same code and grain)
+    t = model.config.frames
+    gap = np.abs(long[:, 3 * t:4 * t].astype(int) - long[:, 4 * t:5 * t]).mean()  # one period apart, mid-video
+    assert gap < 0.5 * np.abs(long[:, 3 * t:4 * t].astype(int) - long[:, 3 * t + t // 2:4 * t + t // 2]).mean()
+    assert np.array_equal(HRVGAN.from_pretrained(folder_with_predictor).sample("jack", seeds=4, num_frames=64)[0], long[1])
+    assert not np.array_equal(long[0], long[1])
+    assert np.array_equal(model.sample("jack", seeds=[3, 4], num_frames=63), long[:, :63])   # rendered to 64, cropped
+    g = model.generator
+    with pytest.raises(ValueError, match="in steps of 2; got 17"):
+        g(torch.randn(1, g.config.latent_dim), torch.tensor([0]), frames=17)
+    assert g.code_frames(32) == 16 and g.code_frames(None) == g.code_frames(8) == 4
+    from hrvgan.networks import Generator, loop_code
+    assert loop_code(torch.arange(4.0).view(1, 1, 4), 10).flatten().tolist() == [0, 1, 2, 3, 0, 1, 2, 3, 0, 1]
+    grainy = Generator(ModelConfig.from_preset("tiny", class_names=CLASSES, g_noise=True, g_background=True))
+    assert [s[1] for s in grainy.noise_shapes(32)] == [4 * s[1] for s in grainy.noise_shapes()]   # every stage, and the wall's grain
+    assert grainy(torch.randn(2, 16), torch.tensor([0, 1]), frames=32).shape == (2, 3, 32, 32, 32)
 
 
 def test_long_sample_refuses_what_it_cannot_make(folder_with_predictor):
@@ -50,14 +77,18 @@ def test_long_sample_refuses_what_it_cannot_make(folder_with_predictor):
     bare = HRVGAN(ModelConfig.from_preset("tiny", class_names=CLASSES))       # no folder, no predict/ beside it
     assert bare.sample("jack", num_frames=8).shape[1] == 8                     # its own length needs no extender
     with pytest.raises(InputError, match="no prediction model to continue them"):
-        bare.sample("jack", num_frames=16)
+        bare.sample("jack", num_frames=16, extend="predict")
+    assert bare.sample("jack", num_frames=16).shape[1] == 16                   # loop: the generator alone
+    with pytest.raises(InputError, match="extend must be one of loop, predict, got 'tile'"):
+        bare.sample("jack", num_frames=16, extend="tile")
+    assert model.extender.sample("jack", num_frames=16).shape[1] == 16         # a predictor generates, and loops, too
     other = HRVGAN(ModelConfig.from_preset("tiny", class_names=["a", "b", "c"], context_frames=4))
     with pytest.raises(ValueError, match="must agree"):
         bare.extender = other
     with pytest.raises(ValueError, match="must predict"):
         bare.extender = HRVGAN(ModelConfig.from_preset("tiny", class_names=CLASSES))
     bare.extender = model.extender                                            # set by hand: now it can go on
-    assert bare.sample("jack", num_frames=16).shape[1] == 16
+    assert bare.sample("jack", num_frames=16, extend="predict").shape[1] == 16
     assert "extender" not in dict(bare.named_modules()) and len(bare.state_dict()) == len(model.state_dict())
 
 
@@ -130,17 +161,22 @@ def test_sample_cli_writes_a_long_video(folder_with_predictor, tmp_path):
     assert read_video(out).shape[0] == 20
     alone = tmp_path / "alone"                                              # a generator with no predict/ beside it
     HRVGAN.from_pretrained(folder_with_predictor).save_pretrained(alone)
-    assert main(["sample", "--model", str(alone), "--class", "jack", "--num_frames", "20", "--out", str(out)]) == 2
+    assert main(["sample", "--model", str(alone), "--class", "jack", "--num_frames", "20", "--out", str(out)]) == 0
+    assert read_video(out).shape[0] == 20                                   # loop: needs no prediction model
+    assert main(["sample", "--model", str(alone), "--class", "jack", "--num_frames", "20", "--out", str(out),
+                 "--extend", "predict"]) == 2
     assert main(["sample", "--model", str(alone), "--class", "jack", "--num_frames", "20", "--out", str(out),
                  "--extender", str(folder_with_predictor / "predict")]) == 0
     assert read_video(out).shape[0] == 20
+    assert main(["sample", "--model", str(alone), "--class", "jack", "--num_frames", "20", "--out", str(out),
+                 "--extend", "loop", "--extender", str(folder_with_predictor / "predict")]) == 2
 
 
 def test_demo_long_videos_with_progress_and_bounded_cost(folder_with_predictor):
     loaded = demo.load_models(str(folder_with_predictor))["model"]
     assert loaded.model.extender is loaded.predictor                        # the predict/ model is loaded once
     seen = []
-    mp4, grid, _ = loaded.sample("jack", 0, 2, 1.0, 8, 40, lambda d, t: seen.append(d))
+    mp4, grid, _ = loaded.sample("jack", 0, 2, 1.0, 8, 40, lambda d, t: seen.append(d), "predict")
     from PIL import Image
 
     from hrvgan.video import read_video

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..data import VideoDataset
+from ..inputs import extend_for
 from ..pipeline import HRVGAN
 from .classifier import VideoClassifier, classify
 from .scores import frechet_distance, inception_score, motion
@@ -214,9 +215,10 @@ def evaluate_prediction(model: HRVGAN, clips: np.ndarray, labels: np.ndarray, cl
 
 def evaluate_long_videos(model: HRVGAN, data, classifier: VideoClassifier | None, num_frames: int,
                          data_format: str = "auto", num_samples: int = 256, seed: int = 0, cache_dir=None,
-                         truncation: float = 1.0, progress: bool = True) -> dict:
-    """Videos of ``num_frames`` sampled as a user samples them, measured window by window (longvideo.py), with
-    real train <-> test SWD at the finest level beside them (``swd_{frames,motion}_train_vs_test``)."""
+                         truncation: float = 1.0, progress: bool = True, extend: str = "loop") -> dict:
+    """Videos of ``num_frames`` sampled as a user samples them (``extend`` as `HRVGAN.sample`), measured window by
+    window (longvideo.py), with real train <-> test SWD at the finest level beside them
+    (``swd_{frames,motion}_train_vs_test``)."""
     from tqdm.auto import tqdm
 
     from .longvideo import evaluate_long, real_long_videos
@@ -233,12 +235,12 @@ def evaluate_long_videos(model: HRVGAN, data, classifier: VideoClassifier | None
         for i in range(0, num_samples, 16):
             part = model.sample(classes=None if asked is None else asked[i:i + 16].tolist(),
                                 seeds=list(range(seed + i, seed + min(i + 16, num_samples))),
-                                truncation=truncation, num_frames=num_frames)
+                                truncation=truncation, num_frames=num_frames, extend=extend)
             videos.append(part)
             bar.update(len(part))
     results = evaluate_long(np.concatenate(videos), asked, classifier, test_videos, motion(train_videos), real_long,
                             seed=seed)
-    results["truncation"], results["num_generated"] = truncation, num_samples
+    results["truncation"], results["num_generated"], results["extend"] = truncation, num_samples, extend
     results["swd_frames_train_vs_test"] = swd(train_videos, test_videos, seed=seed)[0]
     results["swd_motion_train_vs_test"] = swd(train_videos, test_videos, motion=True, seed=seed)[0]
     return results
@@ -253,10 +255,12 @@ def evaluate_cli(args) -> int:
     c3d = load_torchscript(args.c3d) if args.c3d else None
     if args.num_frames:
         from .longvideo import window_table
+        extend = extend_for(args.extend, args.extender)
         if args.extender:
             model.extender = HRVGAN.from_pretrained(args.extender, device=args.device)
         results = evaluate_long_videos(model, args.data, classifier, args.num_frames, data_format=args.data_format,
-                                       num_samples=args.num_samples, seed=args.seed, truncation=args.truncation)
+                                       num_samples=args.num_samples, seed=args.seed, truncation=args.truncation,
+                                       extend=extend)
         table = window_table(results, results["swd_frames_train_vs_test"], results["swd_motion_train_vs_test"])
     else:
         results = evaluate(model, args.data, classifier, data_format=args.data_format, num_samples=args.num_samples,
