@@ -132,7 +132,7 @@ with gr.Blocks(title="HRVGAN video generator", delete_cache=(3600, 3600)) as app
                 fps = gr.Slider(1, 30, value=8, step=1, label="Frames per second")
                 num_frames = gr.Slider(FIRST.model.config.frames, demo.MAX_DEMO_FRAMES, value=FIRST.model.config.frames,
                                        step=8, label="Frames per video")
-                extend = gr.Radio([("loop: the generator repeats its 16-frame motion, seamlessly joined", "loop"),
+                extend = gr.Radio([("loop: the generator repeats its 16-frame motion (no drift)", "loop"),
                                    ("predict: the prediction model continues, 8 frames at a time", "predict")],
                                   value="loop", label="Beyond 16 frames", visible=FIRST.predictor is not None)
                 go = gr.Button("Generate", variant="primary")

@@ -177,9 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--num_frames", type=int, default=None,
                    help="video length, from the model's own (16) to 1024; longer videos are made by --extend")
     s.add_argument("--extend", choices=EXTENDS, default=None,
-                   help="longer videos: loop = the generator alone, its 16-frame motion repeated and joined by its "
-                        "own convolutions (the same performer and wall for any length); predict = the model's prediction model (its predict/ "
-                        "folder) continues them 8 frames at a time (default: loop, predict with --extender)")
+                   help="longer videos: loop = the generator alone, its 16-frame motion repeated and joined by "
+                        "its own convolutions (the same performer and wall for any length); predict = the model's "
+                        "prediction model (its predict/ folder) continues them 8 frames at a time "
+                        "(default: loop, predict with --extender)")
     s.add_argument("--extender", default=None, help="with --num_frames: continue with this prediction model instead")
     s.add_argument("--out", default=None, help="mp4 path (H.264); with several videos, _0, _1, ... are added")
     s.add_argument("--gif", default=None, help="gif path; with several videos, _0, _1, ... are added")
