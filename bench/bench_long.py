@@ -15,6 +15,7 @@ import torch
 from bench_generator import timed  # bench/ is on the path when this script runs
 
 from hrvgan import demo
+from hrvgan.inputs import EXTENDS
 
 
 def main():
@@ -23,7 +24,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--lengths", type=int, nargs="+", default=[16, 64, 128])
-    parser.add_argument("--extend", nargs="+", default=["loop", "predict"], choices=["loop", "predict"])
+    parser.add_argument("--extend", nargs="+", default=list(EXTENDS), choices=EXTENDS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     loaded = next(iter(demo.load_models(args.model).values()))

@@ -73,10 +73,11 @@ class Trainer:
                 raise ValueError("loss.background_start holds the background stream's mask: it needs model.g_background true.")
             if cfg.run.init_from:
                 self.log("loss.background_start %d is for runs from scratch: --init_from %s starts with the mask "
-                            "as that model has it (0.95 where it has no background stream)",
-                            cfg.loss.background_start, cfg.run.init_from)
-            for g in (self.G, self.ema) if self.background_start else ():
-                g.hold_mask(True)          # a resumed run's checkpoint then brings the mask as it was
+                         "as that model has it (0.95 where it has no background stream)",
+                         cfg.loss.background_start, cfg.run.init_from)
+            else:
+                for g in (self.G, self.ema):   # a resumed run's checkpoint then brings the mask as it was
+                    g.hold_mask(True)
         self.G.train().requires_grad_(True)
         self.D.train()
         self.ema.requires_grad_(False)
