@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 BASE_SIZE = 4  # the transposed conv turns the latent into a 4x4x4 volume (Table 1, row 2)
-FORMAT_VERSION = 3  # config.json's layout: 2 and 3 record every field of their day (and this number); 1 had no version
+FORMAT_VERSION = 4  # config.json's layout: 2 to 4 record every field of their day (and this number); 1 had no version
 
 # name -> fields.  Stage lists run from the first stage after the 4x4x4 input to the last.
 PRESETS: dict[str, dict] = {
@@ -168,6 +168,8 @@ class ModelConfig:
     leaky_slope: float = option(0.2, "LeakyReLU slope in D", low=0.0, high=1.0)
     context_frames: int = option(0, "m: frames a prediction model is given (0 = generation only)", low=0)
     warp: bool = option(False, "prediction: move the last context frame's pixels along a predicted flow")
+    warp_support: int = option(0, "warp: the flow moves pixels only within this many pixels of where the context "
+                                  "moved (a still wall stays put); 0 = anywhere", low=0)
     time_padding: str = option("zeros", "what G's 3x3x3 convs see beyond the first / last frame (paper: zeros)",
                                choices=("zeros", "replicate"))
     d_motion: bool = option(False, "D also sees each frame's change from the ones before it (flicker, smear, sweeps)")
@@ -211,6 +213,9 @@ class ModelConfig:
         if not self.motion_strides or max(self.motion_strides) >= self.frames or len(set(self.motion_strides)) != len(self.motion_strides):
             raise ValueError(f"motion_strides must be distinct frame gaps between 1 and {self.frames - 1}, "
                              f"got {list(self.motion_strides)}.")
+        if self.warp_support and not (self.warp and self.context_frames):
+            raise ValueError(f"warp_support {self.warp_support} limits a predicted flow: it needs warp: true and "
+                             "context_frames > 0 (or set it to 0).")
 
     # -- derived values -------------------------------------------------------------------------
     def scaled(self, c: int) -> int:
@@ -284,4 +289,5 @@ class ModelConfig:
 
 # Fields that older config.json files may lack, by their format_version: each default is what a model without
 # that field was built as.
-ADDED_SINCE = {1: {"motion_strides", "g_background"}, 2: {"g_background"}}
+ADDED_SINCE = {1: {"motion_strides", "g_background", "warp_support"}, 2: {"g_background", "warp_support"},
+               3: {"warp_support"}}

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from hrvgan import Discriminator, Generator, ModelConfig
-from hrvgan.networks import FLOW_SCALE, frame_differences, minibatch_stddev, pixel_norm, warp_frame
+from hrvgan.networks import FLOW_SCALE, frame_differences, minibatch_stddev, motion_support, pixel_norm, warp_frame
 from hrvgan.training.warmstart import grow_critic_state
 
 # Paper Table 1, the 256x256x32 generator: (C, T, H, W) after each stage.
@@ -193,6 +193,30 @@ def test_a_fresh_warping_predictor_copies_the_last_frame_and_learns_motion():
         g.to_alpha.bias.copy_(torch.tensor([30.0, 0.0, -30.0]))       # the still layer: exact, whatever the flow
     assert torch.equal(g(z, labels, context=ctx)[:, :, 3:], ctx[:, :, -1:].expand(2, 3, 5, 32, 32))
     assert Generator(ModelConfig.from_preset("tiny", context_frames=3)).to_flow is None
+
+
+def test_warp_support_moves_pixels_only_near_where_the_context_moved():
+    c = ModelConfig.from_preset("tiny", num_classes=2, context_frames=3, warp=True, warp_support=2)
+    g = Generator(c)
+    ctx = torch.rand(1, 3, 1, 32, 32).expand(1, 3, 3, 32, 32).clone() * 2 - 1   # a still, textured scene...
+    ctx[:, :, 1:, 10:14, 10:14] = 1.0                                            # ...where one square appears
+    support = motion_support(ctx, radius=2)
+    assert support.shape == (1, 1, 1, 32, 32)
+    assert support[..., 8:16, 8:16].min() == 1 and support[..., :7, :].max() == 0 and support[..., 17:, :].max() == 0
+    with torch.no_grad():
+        g.to_flow.bias.copy_(torch.tensor([1 / FLOW_SCALE, 0.0]))     # every pixel asks for the one to its right
+        g.to_alpha.bias.copy_(torch.tensor([-30.0, 0.0, -30.0]))      # and comes from the moved layer
+    z, labels = torch.randn(1, c.latent_dim), torch.tensor([1])
+    out = g(z, labels, context=ctx)[:, :, 3:]
+    last = ctx[:, :, -1:].expand_as(out)
+    assert torch.allclose(out[..., 17:, :], last[..., 17:, :], atol=1e-5)         # the still wall stays put
+    assert torch.allclose(out[..., 12, 8:13], last[..., 12, 9:14], atol=1e-5)     # the square's pixels move
+    free = Generator(ModelConfig.from_preset("tiny", num_classes=2, context_frames=3, warp=True))
+    free.load_state_dict(g.state_dict())
+    moved = free(z, labels, context=ctx)[:, :, 3:]
+    assert torch.allclose(moved[..., 17:, :-1], last[..., 17:, 1:], atol=1e-5)  # without support the wall shifts too
+    with pytest.raises(ValueError, match="warp_support 2 limits a predicted flow: it needs warp: true"):
+        ModelConfig.from_preset("tiny", context_frames=3, warp_support=2)
 
 
 def test_context_errors_name_the_problem():
