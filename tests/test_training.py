@@ -757,3 +757,17 @@ def test_rollout_steps_continue_the_models_own_prediction(tmp_path, weizmann):
     assert "Loss/G/mse" in logs
     no_rollout = Trainer(cfg.replace(**{"loss.rollout_prob": 0.0, "run.output_dir": str(tmp_path / "b")}))
     assert {no_rollout.rollout() for no_rollout.step in range(20)} == {0}
+
+
+def test_a_prediction_run_samples_its_futures_of_real_clips(tmp_path, weizmann):
+    """samples/ and the exported sample.gif of a prediction run show what it learns: real contexts and its futures."""
+    cfg = tiny(tmp_path, weizmann, model__context_frames=4, model__warp=True, loss__generation_prob=0.0,
+               optim__mixed_precision="", run__resume="none")
+    trainer = Trainer(cfg)
+    shown = trainer.fixed_samples()
+    assert shown.shape == (8, 8, 32, 32, 3) and shown.dtype == np.uint8
+    firsts = np.stack([trainer.dataset.clip(int(i), start=0) for i in np.linspace(0, len(trainer.dataset) - 1, 8).round()])
+    assert np.array_equal(shown[:, :4], firsts[:, :4])                      # the real context, as it was
+    assert (np.abs(shown[:, 4:].astype(int) - firsts[:, 3:4]) <= 12).mean() > 0.9  # a fresh predictor: near copy-last
+    generating = Trainer(tiny(tmp_path, weizmann, out="b", optim__mixed_precision="", run__resume="none"))
+    assert not np.array_equal(generating.fixed_samples()[:, :4], firsts[:, :4])   # a generator's are its own

@@ -217,7 +217,16 @@ class Trainer:
 
     # -- samples and export ---------------------------------------------------------------------------
     def fixed_samples(self) -> np.ndarray:
+        """What samples/ and the exported sample.gif show: fixed-seed videos, two per class; a run that trains
+        prediction shows instead its futures of 8 fixed training clips, each after its real context."""
         mc = self.model_config
+        if mc.context_frames and self.cfg.loss.generation_prob < 1:
+            picks = np.linspace(0, len(self.dataset) - 1, 8).round().astype(int)
+            clips = np.stack([self.dataset.clip(int(i), start=0) for i in picks])
+            context = clips[:, :mc.context_frames]
+            future = self.pipeline.predict(context, classes=[int(self.dataset.labels[i]) for i in picks]
+                                           if mc.conditional else None, seeds=list(range(len(picks))))
+            return np.concatenate([context, future], axis=1)
         classes = [c for c in range(mc.num_classes) for _ in range(2)] if mc.conditional else None
         return self.pipeline.sample(classes=classes, seeds=list(range(len(classes) if classes else 8)))
 
