@@ -62,6 +62,14 @@ def mse_loss(predicted: torch.Tensor, target: torch.Tensor, per_clip: bool = Fal
     return error.flatten(1).mean(dim=1) if per_clip else error.mean()
 
 
+def photometric_loss(predicted: torch.Tensor, target: torch.Tensor, per_clip: bool = False, eps: float = 0.01) -> torch.Tensor:
+    """The Charbonnier distance sqrt(d^2 + eps^2), averaged over pixels (per_clip: each clip's, (B,)): an L1 that
+    stays smooth at 0, as optical flow is learnt from photometric error; pixels that appear (no flow can fetch
+    them) cost it linearly, not quadratically, so they do not drag the flow of the rest."""
+    error = ((predicted - target).pow(2) + eps * eps).sqrt()
+    return error.flatten(1).mean(dim=1) if per_clip else error.mean()
+
+
 def ssim_loss(predicted: torch.Tensor, target: torch.Tensor, per_clip: bool = False) -> torch.Tensor:
     """1 - SSIM of the frames of (B, 3, T, H, W) clips in [-1, 1] (torchmetrics' SSIM, differentiable); per_clip:
     each clip's (B,).  Not in the paper: the MSE of eq. 10 barely notices a background blurred by sub-pixel

@@ -348,11 +348,12 @@ class Generator(nn.Module):
 
     def synthesis(self, w: torch.Tensor, skips: list[torch.Tensor] | None = None,
                   base: torch.Tensor | None = None, noise: list[torch.Tensor] | None = None,
-                  code_frames: int = BASE_SIZE, support: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """-> the video and, with ``g_background``, the mask of the drawn stream (B, 1, T, H, W), else None.
+                  code_frames: int = BASE_SIZE, support: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+        """-> the video; with ``g_background`` the mask of the drawn stream (B, 1, T, H, W), else None; for a warping
+        prediction the moved layer alone (the last context frame carried along the flow, (B, 3, T, H, W)), else None.
         ``code_frames`` > 4: the code is looped to that many steps (`loop_code`), a longer video.
         ``support`` (B, 1, 1, H, W): where a prediction's flow may move pixels (`motion_support`), else anywhere."""
-        mask = None
+        mask = moved = None
         x = self.input(w[:, :, None, None, None])                     # (B, C0, 4, 4, 4)
         x = F.relu(self.input_norm(x))
         if code_frames != x.shape[2]:
@@ -393,7 +394,7 @@ class Generator(nn.Module):
                 moved = warp_frame(base, FLOW_SCALE * flow)
                 still, move, draw = torch.softmax(self.to_alpha(features).float(), dim=1).split(1, dim=1)
                 x = (still * base.float() + move * moved + draw * x.float()).to(x.dtype)
-        return x, mask
+        return x, mask, moved
 
     def encode_context(self, context: torch.Tensor) -> list[torch.Tensor]:
         c = self.config
@@ -406,9 +407,10 @@ class Generator(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None, truncation: float = 1.0,
                 context: torch.Tensor | None = None, noise: list[torch.Tensor] | None = None,
-                return_mask: bool = False, frames: int | None = None):
+                return_mask: bool = False, frames: int | None = None, return_moved: bool = False):
         """``noise``: a ``g_noise`` model's noise inputs (see `make_noise`); fresh ones are drawn when None.
         ``return_mask``: return (video, mask), the mask of a ``g_background`` model's drawn stream (None without one).
+        ``return_moved``: also return a warping prediction's moved layer (see `synthesis`; None without one), last.
         ``frames``: a longer video than the model's own, in one pass: every stage is convolutional in time, so the
         4-step code looped (`loop_code`) renders as one continuous video (generation only)."""
         code = self.code_frames(frames)
@@ -435,8 +437,9 @@ class Generator(nn.Module):
             if [tuple(n.shape) for n in noise] != shapes:
                 raise ValueError(f"noise must be {len(shapes)} tensors shaped {shapes} (Generator.make_noise), "
                                  f"got {[tuple(n.shape) for n in noise]}.")
-        video, mask = self.synthesis(w, skips, base, noise, code_frames=code, support=support)
-        return (video, mask) if return_mask else video
+        video, mask, moved = self.synthesis(w, skips, base, noise, code_frames=code, support=support)
+        out = (video,) + ((mask,) if return_mask else ()) + ((moved,) if return_moved else ())
+        return out if len(out) > 1 else video
 
 
 def loop_code(code: torch.Tensor, steps: int) -> torch.Tensor:

@@ -80,3 +80,16 @@ def test_per_clip_pixel_losses_and_the_better_of_each_pair():
     values = torch.tensor([0.3, 0.25, 0.1, 0.01], requires_grad=True)
     losses.best_of_pairs(values).sum().backward()
     assert values.grad.tolist() == [0.0, 0.0, 1.0, 1.0]          # only the nearer future is pulled to the real one
+
+
+def test_photometric_loss_is_a_smooth_l1_per_clip():
+    from hrvgan.losses import photometric_loss
+    a = torch.zeros(2, 3, 2, 4, 4)
+    b = a.clone()
+    b[1] = 0.5                                                    # the second clip is off by 0.5 everywhere
+    per_clip = photometric_loss(a, b, per_clip=True)
+    assert per_clip.shape == (2,)
+    assert per_clip[0] == pytest.approx(0.01) and per_clip[1] == pytest.approx(0.5, abs=1e-3)   # eps at 0, |d| beyond
+    assert photometric_loss(a, b) == pytest.approx(per_clip.mean().item())
+    b[1, :, :, 0, 0] = 10.0                                       # one pixel that no flow can fetch costs linearly
+    assert photometric_loss(a, b, per_clip=True)[1] < 0.5 + 10 / 16

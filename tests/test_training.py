@@ -771,3 +771,23 @@ def test_a_prediction_run_samples_its_futures_of_real_clips(tmp_path, weizmann):
     assert (np.abs(shown[:, 4:].astype(int) - firsts[:, 3:4]) <= 12).mean() > 0.9  # a fresh predictor: near copy-last
     generating = Trainer(tiny(tmp_path, weizmann, out="b", optim__mixed_precision="", run__resume="none"))
     assert not np.array_equal(generating.fixed_samples()[:, :4], firsts[:, :4])   # a generator's are its own
+
+
+def test_warp_weight_teaches_the_flow_even_where_the_mix_keeps_the_still_frame(tmp_path, weizmann):
+    """loss.warp_weight: the moved layer alone is compared with the real future, so the flow learns where pixels go
+    even when the per-pixel mix shows none of it (without the term, a flow behind the still layer learns nothing)."""
+    cfg = tiny(tmp_path, weizmann, model__context_frames=4, model__warp=True, loss__generation_prob=0.0,
+               loss__mse_weight=1.0, optim__mixed_precision="", run__resume="none")
+    grads = {}
+    for weight in (0.0, 1.0):
+        trainer = Trainer(cfg.replace(**{"loss.warp_weight": weight, "run.output_dir": str(tmp_path / f"w{weight}")}))
+        G = trainer.loss.G
+        with torch.no_grad():
+            G.to_alpha.bias.copy_(torch.tensor([30.0, -30.0, -30.0]))      # the mix: the still frame only
+        real, labels = next(trainer.batches())
+        G.zero_grad()
+        loss, logs = trainer.loss.generator_main(real, labels, trainer.new_z(real.shape[0]), True, None)
+        loss.backward()
+        grads[weight] = G.to_flow.weight.grad.abs().sum().item()
+        assert ("Loss/G/warp" in logs) == (weight > 0)
+    assert grads[0.0] < 1e-6 < grads[1.0]

@@ -60,6 +60,9 @@ class LossConfig(Section):
     mse_weight: float = option(0.0, "beta of eq. 15: the pixel loss of eq. 10 on predicted frames", low=0.0)
     ssim_weight: float = option(0.0, "prediction steps: + weight * (1 - SSIM(Y-hat, Y)) (keeps Y-hat sharp)", low=0.0)
     diversity_weight: float = option(0.0, "mode-seeking term (MSGAN): keeps seeds of one class apart", low=0.0)
+    warp_weight: float = option(0.0, "warping prediction steps: + weight * the photometric error of the moved layer "
+                                     "alone (the last frame carried along the flow) against Y: the flow learns where "
+                                     "pixels go", low=0.0)
     best_of_pair: bool = option(False, "prediction steps: the pixel losses take the better of two futures of one context "
                                 "(best-of-many): seeds pick among futures instead of one blurred mean")
     mask_weight: float = option(0.0, "g_background: + weight * mean of the drawn stream's mask (VGAN's sparsity term)", low=0.0)

@@ -41,16 +41,18 @@ class GANLoss:
         return context
 
     def fake_clips(self, real: torch.Tensor, labels, z: torch.Tensor, predict: bool, noise=None,
-                   rollout: int = 0, return_mask: bool = False):
+                   rollout: int = 0, layers: bool = False):
         """Generated clips; on prediction steps the first m frames are the context X and the rest G's Y-hat.
-        ``return_mask``: (clips, the mask of a ``g_background`` model's drawn stream or None)."""
+        ``layers``: (clips, the mask of a ``g_background`` model's drawn stream or None, a warping prediction's
+        moved layer for the predicted frames or None)."""
         if not predict:
-            return self.G(z, labels, noise=noise, return_mask=return_mask)
+            out, mask = self.G(z, labels, noise=noise, return_mask=True)
+            return (out, mask, None) if layers else out
         m = self.context_frames
         context = self.context(real, labels, rollout)
-        out, mask = self.G(z, labels, context=context, noise=noise, return_mask=True)
+        out, mask, moved = self.G(z, labels, context=context, noise=noise, return_mask=True, return_moved=True)
         clips = torch.cat([context.to(out.dtype), out[:, :, m:]], dim=2)
-        return (clips, mask) if return_mask else clips
+        return (clips, mask, None if moved is None else moved[:, :, m:]) if layers else clips
 
     def critic_main(self, real: torch.Tensor, fake: torch.Tensor, labels) -> tuple[torch.Tensor, dict]:
         """Dmain on clips already augmented (one draw each for real and fake; Dreg sees the same pair)."""
@@ -77,7 +79,7 @@ class GANLoss:
         """Gmain; with a diversity weight or best_of_pair (``cfg.paired``), videos i and half + i share class,
         context and noise but not z."""
         cfg = self.cfg
-        fake, mask = self.fake_clips(real, labels, z, predict, noise, rollout, return_mask=True)
+        fake, mask, moved = self.fake_clips(real, labels, z, predict, noise, rollout, layers=True)
         adv = losses.G_LOSSES[cfg.kind](self.D(augment.augment(fake, cfg.augment), labels).float())   # Loss/G/adv
         logs = {"Loss/G/adv": adv.detach()}
         if predict and not rollout:
@@ -90,6 +92,12 @@ class GANLoss:
                 structure = losses.ssim_loss(predicted, target, per_clip=True)                # Loss/G/ssim
                 per_clip = per_clip + cfg.ssim_weight * structure
                 logs["Loss/G/ssim"] = structure.mean().detach()
+            if cfg.warp_weight > 0 and moved is not None:
+                # The moved layer alone against the truth: the flow learns where the pixels really go from a dense
+                # photometric error, not only through the mix (where a wrong flow can hide behind the still layer).
+                carried = losses.photometric_loss(moved.float(), target, per_clip=True)       # Loss/G/warp
+                per_clip = per_clip + cfg.warp_weight * carried
+                logs["Loss/G/warp"] = carried.mean().detach()
             if cfg.best_of_pair:
                 per_clip = losses.best_of_pairs(per_clip)
             loss = cfg.adv_weight * adv + per_clip.mean()                                     # eq. 15
