@@ -791,3 +791,5 @@ def test_warp_weight_teaches_the_flow_even_where_the_mix_keeps_the_still_frame(t
         grads[weight] = G.to_flow.weight.grad.abs().sum().item()
         assert ("Loss/G/warp" in logs) == (weight > 0)
     assert grads[0.0] < 1e-6 < grads[1.0]
+    with pytest.raises(ValueError, match="loss.warp_weight compares a predictor's moved layer"):
+        Trainer(tiny(tmp_path, weizmann, out="plain", loss__warp_weight=1.0, optim__mixed_precision="", run__resume="none"))

@@ -68,6 +68,9 @@ class Trainer:
         # The mask is held only in a run from scratch.  A warm start is past that stage: from a model without the
         # stream its mask starts released (0.95); from one with a trained stream, a hold or release would erase it.
         self.background_start = 0 if cfg.run.init_from else cfg.loss.background_start
+        if cfg.loss.warp_weight and not (mc.warp and mc.context_frames):
+            raise ValueError("loss.warp_weight compares a predictor's moved layer with the truth: it needs model.warp "
+                             "true and model.context_frames > 0 (or set it to 0).")
         if cfg.loss.background_start:
             if not mc.g_background:
                 raise ValueError("loss.background_start holds the background stream's mask: it needs model.g_background true.")
