@@ -223,7 +223,7 @@ class Trainer:
         """What samples/ and the exported sample.gif show: fixed-seed videos, two per class; a run that trains
         prediction shows instead its futures of 8 fixed training clips, each after its real context."""
         mc = self.model_config
-        if mc.context_frames and self.cfg.loss.generation_prob < 1:
+        if mc.context_frames:   # generation_prob < 1 always (at most 0.999): every such run trains prediction
             picks = np.linspace(0, len(self.dataset) - 1, 8).round().astype(int)
             clips = np.stack([self.dataset.clip(int(i), start=0) for i in picks])
             context = clips[:, :mc.context_frames]
