@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 BASE_SIZE = 4  # the transposed conv turns the latent into a 4x4x4 volume (Table 1, row 2)
-FORMAT_VERSION = 4  # config.json's layout: 2 to 4 record every field of their day (and this number); 1 had no version
+FORMAT_VERSION = 5  # config.json's layout: 2 to 5 record every field of their day (and this number); 1 had no version
 
 # name -> fields.  Stage lists run from the first stage after the 4x4x4 input to the last.
 PRESETS: dict[str, dict] = {
@@ -170,6 +170,8 @@ class ModelConfig:
     warp: bool = option(False, "prediction: move the last context frame's pixels along a predicted flow")
     warp_support: int = option(0, "warp: the flow moves pixels only within this many pixels of where the context "
                                   "moved (a still wall stays put); 0 = anywhere", low=0)
+    warp_prior: bool = option(False, "warp: the flow starts from the context's own last motion (Lucas-Kanade between its "
+                                     "last two frames) carried on at a learned pace per frame; to_flow learns the rest")
     time_padding: str = option("zeros", "what G's 3x3x3 convs see beyond the first / last frame (paper: zeros)",
                                choices=("zeros", "replicate"))
     d_motion: bool = option(False, "D also sees each frame's change from the ones before it (flicker, smear, sweeps)")
@@ -216,6 +218,9 @@ class ModelConfig:
         if self.warp_support and not (self.warp and self.context_frames):
             raise ValueError(f"warp_support {self.warp_support} limits a predicted flow: it needs warp: true and "
                              "context_frames > 0 (or set it to 0).")
+        if self.warp_prior and not (self.warp and self.context_frames >= 2):
+            raise ValueError("warp_prior carries the context's last motion on: it needs warp: true and context_frames >= 2 "
+                             "(two frames to see a motion in), or set it to false.")
 
     # -- derived values -------------------------------------------------------------------------
     def scaled(self, c: int) -> int:
@@ -289,5 +294,5 @@ class ModelConfig:
 
 # Fields that older config.json files may lack, by their format_version: each default is what a model without
 # that field was built as.
-ADDED_SINCE = {1: {"motion_strides", "g_background", "warp_support"}, 2: {"g_background", "warp_support"},
-               3: {"warp_support"}}
+ADDED_SINCE = {1: {"motion_strides", "g_background", "warp_support", "warp_prior"},
+               2: {"g_background", "warp_support", "warp_prior"}, 3: {"warp_support", "warp_prior"}, 4: {"warp_prior"}}

@@ -213,6 +213,49 @@ def warp_frame(frame: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     return out.reshape(b, t, c, h, w).transpose(1, 2)
 
 
+def _box(x: torch.Tensor, k: int) -> torch.Tensor:
+    return F.avg_pool2d(F.pad(x, (k // 2,) * 4, mode="replicate"), k, stride=1)
+
+
+def lucas_kanade(src: torch.Tensor, target: torch.Tensor, levels: int = 3, iterations: int = 5, window: int = 9,
+                 eps: float = 1e-2) -> torch.Tensor:
+    """Optical flow by iterative, coarse-to-fine Lucas-Kanade: frames (B, C, H, W) in [-1, 1] -> flow (B, 2, H, W)
+    in pixels (x, y) such that ``src`` sampled at p + flow(p) looks like ``target`` (the convention of
+    `warp_frame`).  Each step solves, over a ``window``-pixel box around every pixel, the 2x2 least-squares system of
+    the grey images' linearised difference; ``eps`` keeps flat regions (a wall: no gradient) at no motion.  Three
+    levels follow about 8 pixels a frame; no learned weights, no gradients needed."""
+    a, b = src.float().mean(1, keepdim=True), target.float().mean(1, keepdim=True)
+    pyramid = [(a, b)]
+    for _ in range(levels - 1):
+        a, b = F.avg_pool2d(a, 2), F.avg_pool2d(b, 2)
+        pyramid.append((a, b))
+    flow = a.new_zeros(a.shape[0], 2, *a.shape[-2:])
+    for a, b in reversed(pyramid):
+        if flow.shape[-1] != a.shape[-1]:
+            flow = 2 * F.interpolate(flow, size=a.shape[-2:], mode="bilinear", align_corners=False)
+        p = F.pad(a, (1, 1, 1, 1), mode="replicate")
+        # The image and its gradients are sampled together: differences of the moved image would also see where
+        # the flow itself changes from pixel to pixel, and the iterations would drift.
+        layers = torch.cat([a, (p[..., 1:-1, 2:] - p[..., 1:-1, :-2]) / 2, (p[..., 2:, 1:-1] - p[..., :-2, 1:-1]) / 2], 1)
+        for _ in range(iterations):
+            moved, gx, gy = warp_frame(layers[:, :, None], flow[:, :, None])[:, :, 0].split(1, dim=1)
+            r = moved - b
+            sxx, syy, sxy = _box(gx * gx, window) + eps, _box(gy * gy, window) + eps, _box(gx * gy, window)
+            sxr, syr = _box(gx * r, window), _box(gy * r, window)
+            det = sxx * syy - sxy * sxy
+            step = torch.cat([sxy * syr - syy * sxr, sxy * sxr - sxx * syr], dim=1) / det
+            flow = _box(flow + step.clamp(-2, 2), 3)      # a linearisation is good for a pixel or two at a time
+    return flow
+
+
+def velocity_prior(context: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
+    """Context (B, 3, m, H, W) -> flow (B, 2, T, H, W) in pixels for `warp_frame` on its last frame: the motion from
+    frame m-2 to m-1 (Lucas-Kanade) carried on, ``steps[t]`` frames' worth at frame t (T = len(steps))."""
+    with torch.no_grad():
+        back = lucas_kanade(context[:, :, -1], context[:, :, -2])     # last frame sampled at p + back(p) ~ the one before
+    return -back[:, :, None] * steps.view(1, 1, -1, 1, 1).to(back.dtype)
+
+
 SUPPORT_RAMP = (0.04, 0.08)  # a 3x3-smoothed change between context frames below 0.04 (5 grey levels) is noise; 0.08 moves
 
 
@@ -294,6 +337,11 @@ class Generator(nn.Module):
                 self.to_flow = nn.Conv3d(chans[-2], 2, kernel_size=3, padding=1)
                 nn.init.zeros_(self.to_flow.weight)                                # starts still: copy-last
                 nn.init.zeros_(self.to_flow.bias)
+                if config.warp_prior:
+                    # How many frames of the context's last motion each frame carries on: 1, 2, ... after the
+                    # context (constant velocity); training learns the pace (real arms slow and turn back).
+                    m = config.context_frames
+                    self.prior_steps = nn.Parameter(torch.arange(config.frames, dtype=torch.float32).sub(m - 1).clamp(min=0))
 
     def mapping(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """(z, labels) -> the fully connected code w (B, latent_dim)."""
@@ -348,11 +396,13 @@ class Generator(nn.Module):
 
     def synthesis(self, w: torch.Tensor, skips: list[torch.Tensor] | None = None,
                   base: torch.Tensor | None = None, noise: list[torch.Tensor] | None = None,
-                  code_frames: int = BASE_SIZE, support: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+                  code_frames: int = BASE_SIZE, support: torch.Tensor | None = None,
+                  prior: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
         """-> the video; with ``g_background`` the mask of the drawn stream (B, 1, T, H, W), else None; for a warping
         prediction the moved layer alone (the last context frame carried along the flow, (B, 3, T, H, W)), else None.
         ``code_frames`` > 4: the code is looped to that many steps (`loop_code`), a longer video.
-        ``support`` (B, 1, 1, H, W): where a prediction's flow may move pixels (`motion_support`), else anywhere."""
+        ``support`` (B, 1, 1, H, W): where a prediction's flow may move pixels (`motion_support`), else anywhere.
+        ``prior`` (B, 2, T, H, W): a flow in pixels that the predicted one is added to (`velocity_prior`), or None."""
         mask = moved = None
         x = self.input(w[:, :, None, None, None])                     # (B, C0, 4, 4, 4)
         x = F.relu(self.input_norm(x))
@@ -388,10 +438,12 @@ class Generator(nn.Module):
             else:
                 # Pixel advection (Finn et al. 2016): the last frame's own pixels, moved, generalise to
                 # people and clothes never seen in training, where drawn pixels would be guesses.
-                flow = F.interpolate(self.to_flow(coarse), size=features.shape[2:], mode="trilinear")
+                flow = FLOW_SCALE * F.interpolate(self.to_flow(coarse), size=features.shape[2:], mode="trilinear")
+                if prior is not None:
+                    flow = flow + prior.to(flow.dtype)
                 if support is not None:
                     flow = flow * support.to(flow.dtype)                  # a still wall is not bent
-                moved = warp_frame(base, FLOW_SCALE * flow)
+                moved = warp_frame(base, flow)
                 still, move, draw = torch.softmax(self.to_alpha(features).float(), dim=1).split(1, dim=1)
                 x = (still * base.float() + move * moved + draw * x.float()).to(x.dtype)
         return x, mask, moved
@@ -416,12 +468,14 @@ class Generator(nn.Module):
         code = self.code_frames(frames)
         if code != BASE_SIZE and context is not None:
             raise ValueError("frames: a prediction continues its context; longer videos render from the code alone.")
-        skips = base = support = None
+        skips = base = support = prior = None
         if context is not None:
             skips = self.encode_context(context)
             base = context[:, :, -1:]                                 # the last context frame, (B, 3, 1, H, W)
             if self.to_flow is not None and self.config.warp_support:
                 support = motion_support(context, self.config.warp_support)
+            if self.to_flow is not None and self.config.warp_prior:
+                prior = velocity_prior(context, self.prior_steps)
         if skips is not None and skips[0].shape[0] != z.shape[0]:
             raise ValueError(f"context has {skips[0].shape[0]} clips but z has {z.shape[0]} rows.")
         w = self.mapping(z, labels)
@@ -437,7 +491,7 @@ class Generator(nn.Module):
             if [tuple(n.shape) for n in noise] != shapes:
                 raise ValueError(f"noise must be {len(shapes)} tensors shaped {shapes} (Generator.make_noise), "
                                  f"got {[tuple(n.shape) for n in noise]}.")
-        video, mask, moved = self.synthesis(w, skips, base, noise, code_frames=code, support=support)
+        video, mask, moved = self.synthesis(w, skips, base, noise, code_frames=code, support=support, prior=prior)
         out = (video,) + ((mask,) if return_mask else ()) + ((moved,) if return_moved else ())
         return out if len(out) > 1 else video
 

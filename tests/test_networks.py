@@ -1,8 +1,10 @@
 import pytest
 import torch
+import torch.nn.functional as F
 
 from hrvgan import Discriminator, Generator, ModelConfig
-from hrvgan.networks import FLOW_SCALE, frame_differences, minibatch_stddev, motion_support, pixel_norm, warp_frame
+from hrvgan.networks import (FLOW_SCALE, frame_differences, lucas_kanade, minibatch_stddev, motion_support, pixel_norm,
+                             warp_frame)
 from hrvgan.training.warmstart import grow_critic_state
 
 # Paper Table 1, the 256x256x32 generator: (C, T, H, W) after each stage.
@@ -217,6 +219,51 @@ def test_warp_support_moves_pixels_only_near_where_the_context_moved():
     assert torch.allclose(moved[..., 17:, :-1], last[..., 17:, 1:], atol=1e-5)  # without support the wall shifts too
     with pytest.raises(ValueError, match="warp_support 2 limits a predicted flow: it needs warp: true"):
         ModelConfig.from_preset("tiny", context_frames=3, warp_support=2)
+
+
+def _texture(size: int, seed: int = 0) -> torch.Tensor:
+    """A smooth random grey texture (1, 3, 1, size, size) in [-1, 1]: what Lucas-Kanade can follow."""
+    g = torch.Generator().manual_seed(seed)
+    x = F.avg_pool2d(torch.rand(1, 1, size, size, generator=g), 5, stride=1, padding=2, count_include_pad=False)
+    x = (x - x.mean()) / x.std() * 0.5
+    return x.clamp(-1, 1).expand(1, 3, size, size)[:, :, None]
+
+
+def test_lucas_kanade_finds_a_translation_and_no_motion_on_a_flat_wall():
+    frame = _texture(48)
+    truth = torch.tensor([1.5, -2.25]).view(1, 2, 1, 1, 1)
+    shifted = warp_frame(frame, truth.expand(1, 2, 1, 48, 48))         # shifted(p) = frame(p + truth)
+    flow = lucas_kanade(frame[:, :, 0], shifted[:, :, 0])
+    inner = flow[..., 8:-8, 8:-8]                                        # the border repeats: no motion to see there
+    assert (inner - truth[:, :, 0]).abs().median() < 0.1
+    assert (inner - truth[:, :, 0]).abs().amax(dim=1).quantile(0.9) < 0.3
+    flat = torch.zeros(1, 3, 48, 48)
+    assert lucas_kanade(flat, flat + 0.01).abs().max() < 1e-3            # no gradient, no motion (eps)
+
+
+def test_warp_prior_carries_the_contexts_last_motion_on():
+    c = ModelConfig.from_preset("tiny", num_classes=2, context_frames=3, warp=True, warp_prior=True)
+    with pytest.raises(ValueError, match="warp_prior carries the context's last motion on: it needs warp"):
+        ModelConfig.from_preset("tiny", context_frames=3, warp_prior=True)
+    torch.manual_seed(0)
+    g = Generator(c)
+    scene = _texture(48, seed=1)
+    walk = lambda t: warp_frame(scene, torch.tensor([-1.0 * t, 0.0]).view(1, 2, 1, 1, 1).expand(1, 2, 1, 48, 48))
+    clip = torch.cat([walk(t) for t in range(8)], dim=2)[..., 8:40, 8:40]   # the texture moves right 1 px a frame
+    ctx, future = clip[:, :, :3], clip[:, :, 3:]
+    with torch.no_grad():
+        g.to_alpha.bias.copy_(torch.tensor([-30.0, 30.0, -30.0]))       # every pixel from the moved layer
+    z, labels = torch.randn(1, c.latent_dim), torch.tensor([1])
+    out = g(z, labels, context=ctx)[:, :, 3:]                           # to_flow is zero: the prior alone moves
+    inner = (slice(None),) * 3 + (slice(4, -4), slice(8, -4))           # away from the pixels that enter at the left
+    copy_last = (ctx[:, :, -1:] - future).abs()[inner].mean()
+    assert (out - future).abs()[inner].mean() < 0.2 * copy_last
+    assert torch.equal(g.prior_steps.detach(), torch.tensor([0.0, 0, 0, 1, 2, 3, 4, 5]))  # 1 frame on after the context
+    out.square().mean().backward()
+    assert g.prior_steps.grad[3:].abs().min() > 0                      # the pace of each predicted frame is learned
+    still = Generator(ModelConfig.from_preset("tiny", num_classes=2, context_frames=3, warp=True))
+    still.load_state_dict({k: v for k, v in g.state_dict().items() if k != "prior_steps"})
+    assert torch.allclose(still(z, labels, context=ctx)[:, :, 3:], ctx[:, :, -1:].expand_as(out), atol=1e-5)
 
 
 def test_context_errors_name_the_problem():
