@@ -163,6 +163,20 @@ def test_evaluate_cli_writes_every_key(tmp_path, weizmann):
     assert "| Truncation of the generated samples (1 = none) | 0.05 |" in (tmp_path / "m.md").read_text()
 
 
+def test_carry_motion_continues_a_steady_motion_and_leaves_a_still_scene_still():
+    from hrvgan.metrics.evaluate import carry_motion
+
+    rng = np.random.default_rng(0)
+    scene = np.kron(rng.integers(0, 256, (12, 16, 3)), np.ones((4, 4, 1)))      # 48 x 64 blocks of 4 x 4 pixels
+    clip = np.stack([scene[8:40, 16 - t:48 - t] for t in range(8)]).astype(np.uint8)  # moving right 1 px a frame
+    future = carry_motion(clip[None, :3], 5)[0]
+    inner = (slice(None), slice(4, -4), slice(10, -4))                     # pixels that entered at the left: unknown
+    error = lambda f: np.abs(f.astype(float) - clip[3:]).mean(axis=-1)[inner].mean()   # noqa: E731
+    assert error(future) < 0.25 * error(np.repeat(clip[2:3], 5, axis=0))  # far nearer the truth than copy-last
+    still = np.repeat(clip[:1], 3, axis=0)
+    assert np.array_equal(carry_motion(still[None], 4)[0], np.repeat(clip[:1], 4, axis=0))
+
+
 def test_evaluate_prediction_scores_a_fresh_predictor_like_copy_last(weizmann):
     from hrvgan.data import VideoDataset
     from hrvgan.metrics.evaluate import evaluate_prediction, real_clips
@@ -177,6 +191,7 @@ def test_evaluate_prediction_scores_a_fresh_predictor_like_copy_last(weizmann):
     # A fresh predictor is copy-last (zero flow, still layer ~1): both are scored the same way.
     assert abs(r["prediction_psnr"] - r["copy_last_psnr"]) < 1.0 and abs(r["prediction_ssim"] - r["copy_last_ssim"]) < 0.02
     assert r["prediction_motion_ratio"] < 0.5                     # it hardly moves, unlike the real continuation
+    assert r["carry_motion_psnr"] > 0 and len(r["swd_motion_carry_motion_vs_real"]) >= 2   # the baseline that moves
     for kind in ("frames", "motion"):
         pred, copy = r[f"swd_{kind}_prediction_vs_real"], r[f"swd_{kind}_copy_last_vs_real"]
         assert len(pred) == len(copy) >= 2 and abs(pred[0] - copy[0]) < 0.25 * copy[0] + 5

@@ -17,6 +17,7 @@ import torch
 
 from ..data import VideoDataset
 from ..inputs import extend_for
+from ..networks import velocity_prior, warp_frame
 from ..pipeline import HRVGAN
 from .classifier import VideoClassifier, classify
 from .scores import frechet_distance, inception_score, motion
@@ -174,10 +175,22 @@ def psnr_ssim(predicted: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np
 FUTURES = 10  # futures per clip for the best-of-K figures
 
 
+def carry_motion(context: np.ndarray, n: int, batch: int = 64) -> np.ndarray:
+    """A baseline that never learns: the last context frame moved on at the context's last motion (Lucas-Kanade
+    between its last two frames, constant velocity), uint8 (N, m, H, W, 3) -> the next ``n`` frames, the same way."""
+    steps = torch.arange(1, n + 1, dtype=torch.float32)
+    out = []
+    for i in range(0, len(context), batch):
+        x = torch.from_numpy(context[i:i + batch]).float().permute(0, 4, 1, 2, 3) / 127.5 - 1    # (B, 3, m, H, W)
+        moved = warp_frame(x[:, :, -1:], velocity_prior(x, steps))
+        out.append(((moved.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 4, 1).numpy())
+    return np.concatenate(out)
+
+
 def evaluate_prediction(model: HRVGAN, clips: np.ndarray, labels: np.ndarray, classifier: VideoClassifier,
                         seed: int = 0) -> dict:
-    """Prediction (X -> Y) on held-out clips: PSNR / SSIM per predicted frame beside two baselines that
-    never learn anything (copy the last context frame; repeat the context), motion and class accuracy."""
+    """Prediction (X -> Y) on held-out clips: PSNR / SSIM per predicted frame beside baselines that never learn
+    anything (copy the last context frame; repeat the context; carry its last motion on), motion and class accuracy."""
     m, n = model.context_frames, model.predicted_frames
     x, y = clips[:, :m], clips[:, m:m + n]
     predicted = model.predict(x, classes=labels.tolist() if model.config.conditional else None,
@@ -185,6 +198,8 @@ def evaluate_prediction(model: HRVGAN, clips: np.ndarray, labels: np.ndarray, cl
     baselines = {"prediction": predicted,
                  "copy_last": np.repeat(x[:, -1:], n, axis=1),
                  "repeat_context": x[:, np.arange(n) % m]}
+    if m >= 2:
+        baselines["carry_motion"] = carry_motion(x, n)
     out = {}
     for name, frames in baselines.items():
         psnr, ssim = psnr_ssim(frames, y)
@@ -192,10 +207,13 @@ def evaluate_prediction(model: HRVGAN, clips: np.ndarray, labels: np.ndarray, cl
         out[f"{name}_psnr_per_frame"] = [float(v) for v in psnr.mean(axis=0)]
         out[f"{name}_ssim_per_frame"] = [float(v) for v in ssim.mean(axis=0)]
     seam = lambda future: np.concatenate([x[:, -1:], future], axis=1)  # noqa: E731  the step from X into Y counts
-    for name in ("prediction", "copy_last"):  # what a viewer sees: frame texture, and motion texture (smear, freeze)
-        out[f"swd_frames_{name}_vs_real"] = swd(baselines[name], y, seed=seed)
-        out[f"swd_motion_{name}_vs_real"] = swd(seam(baselines[name]), seam(y), motion=True, seed=seed)
-    out["prediction_motion_ratio"] = motion(seam(predicted)) / max(motion(seam(y)), 1e-9)
+    for name in ("prediction", "copy_last", "carry_motion"):  # what a viewer sees: texture, and motion (smear, freeze)
+        if name in baselines:
+            out[f"swd_frames_{name}_vs_real"] = swd(baselines[name], y, seed=seed)
+            out[f"swd_motion_{name}_vs_real"] = swd(seam(baselines[name]), seam(y), motion=True, seed=seed)
+    for name in ("prediction", "carry_motion"):
+        if name in baselines:
+            out[f"{name}_motion_ratio"] = motion(seam(baselines[name])) / max(motion(seam(y)), 1e-9)
     # Several futures per clip (seeds): the best of them against the truth (as SVG and MCVD report), and how far
     # apart they are (RMS between two seeds' futures, 0-255; 0 = the seed changes nothing).
     futures = np.stack([predicted] + [model.predict(x, classes=labels.tolist() if model.config.conditional else None,
