@@ -326,11 +326,15 @@ class Generator(nn.Module):
             # composites drawn pixels over it.  With warp, a softmax mixes three layers per pixel and
             # frame: the last frame as it is (a still background stays sharp: bilinear warping by a
             # fraction of a pixel would blur it), the last frame moved along the flow, and drawn pixels
-            # (what appears).  Either starts as copy-last.
+            # (what appears).  Either starts as copy-last; with ``warp_prior`` the moved layer leads, and a fresh
+            # predictor carries the context's last motion on (where nothing moved, that layer is the still one).
             self.to_alpha = nn.Conv3d(chans[-1], 3 if config.warp else 1, kernel_size=1)
             nn.init.zeros_(self.to_alpha.weight)
+            bias = [ALPHA_INIT_BIAS]
+            if config.warp:
+                bias = [ALPHA_INIT_BIAS, 0.0, ALPHA_INIT_BIAS] if config.warp_prior else [0.0, 0.0, ALPHA_INIT_BIAS]
             with torch.no_grad():
-                self.to_alpha.bias.copy_(torch.tensor([0.0, 0.0, ALPHA_INIT_BIAS] if config.warp else [ALPHA_INIT_BIAS]))
+                self.to_alpha.bias.copy_(torch.tensor(bias))
             if config.warp:
                 # Motion (x, y) is read from the stage before the last (twice the channels, half the size) and
                 # enlarged: flow is smooth, and the finest stage's few channels are busy drawing pixels.

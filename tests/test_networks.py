@@ -251,10 +251,8 @@ def test_warp_prior_carries_the_contexts_last_motion_on():
     walk = lambda t: warp_frame(scene, torch.tensor([-1.0 * t, 0.0]).view(1, 2, 1, 1, 1).expand(1, 2, 1, 48, 48))
     clip = torch.cat([walk(t) for t in range(8)], dim=2)[..., 8:40, 8:40]   # the texture moves right 1 px a frame
     ctx, future = clip[:, :, :3], clip[:, :, 3:]
-    with torch.no_grad():
-        g.to_alpha.bias.copy_(torch.tensor([-30.0, 30.0, -30.0]))       # every pixel from the moved layer
     z, labels = torch.randn(1, c.latent_dim), torch.tensor([1])
-    out = g(z, labels, context=ctx)[:, :, 3:]                           # to_flow is zero: the prior alone moves
+    out = g(z, labels, context=ctx)[:, :, 3:]       # fresh: to_flow is zero and the moved layer leads, the prior moves
     inner = (slice(None),) * 3 + (slice(4, -4), slice(8, -4))           # away from the pixels that enter at the left
     copy_last = (ctx[:, :, -1:] - future).abs()[inner].mean()
     assert (out - future).abs()[inner].mean() < 0.2 * copy_last
@@ -263,7 +261,10 @@ def test_warp_prior_carries_the_contexts_last_motion_on():
     assert g.prior_steps.grad[3:].abs().min() > 0                      # the pace of each predicted frame is learned
     still = Generator(ModelConfig.from_preset("tiny", num_classes=2, context_frames=3, warp=True))
     still.load_state_dict({k: v for k, v in g.state_dict().items() if k != "prior_steps"})
-    assert torch.allclose(still(z, labels, context=ctx)[:, :, 3:], ctx[:, :, -1:].expand_as(out), atol=1e-5)
+    assert torch.allclose(still(z, labels, context=ctx)[:, :, 3:], ctx[:, :, -1:].expand_as(out), atol=0.05)
+    with torch.no_grad():
+        g.to_alpha.bias.copy_(torch.tensor([30.0, -30.0, -30.0]))       # the still layer: copy-last whatever the prior
+    assert torch.allclose(g(z, labels, context=ctx)[:, :, 3:], ctx[:, :, -1:].expand_as(out), atol=1e-5)
 
 
 def test_context_errors_name_the_problem():
