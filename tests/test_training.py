@@ -793,3 +793,22 @@ def test_warp_weight_teaches_the_flow_even_where_the_mix_keeps_the_still_frame(t
     assert grads[0.0] < 1e-6 < grads[1.0]
     with pytest.raises(ValueError, match="loss.warp_weight compares a predictor's moved layer"):
         Trainer(tiny(tmp_path, weizmann, out="plain", loss__warp_weight=1.0, optim__mixed_precision="", run__resume="none"))
+
+
+def test_adv_weight_0_trains_a_predictor_by_its_pixel_losses_alone(tmp_path, weizmann):
+    """Regression only: the critic is neither run nor trained, G still learns; refused where nothing else teaches G."""
+    cfg = tiny(tmp_path, weizmann, model__context_frames=4, model__warp=True, loss__generation_prob=0.0,
+               loss__mse_weight=1.0, loss__adv_weight=0.0, optim__max_steps=2, optim__mixed_precision="",
+               run__resume="none")
+    trainer = Trainer(cfg)
+    critic = {k: v.clone() for k, v in trainer.D.state_dict().items()}
+    generator = {k: v.clone() for k, v in trainer.G.state_dict().items()}
+    trainer.train()
+    assert trainer.step == 2 and trainer.d_steps == 0
+    assert all(torch.equal(v, trainer.D.state_dict()[k]) for k, v in critic.items())
+    assert any(not torch.equal(v, trainer.G.state_dict()[k]) for k, v in generator.items())
+    real, labels = next(trainer.batches())
+    _, logs = trainer.loss.generator_main(real, labels, trainer.new_z(real.shape[0]), True, None)
+    assert "Loss/G/adv" not in logs and "Loss/G/mse" in logs
+    with pytest.raises(ValueError, match="loss.adv_weight 0 leaves G only the pixel losses of prediction steps"):
+        Trainer(tiny(tmp_path, weizmann, out="gen", loss__adv_weight=0.0, optim__mixed_precision="", run__resume="none"))

@@ -56,7 +56,8 @@ class LossConfig(Section):
     gp_weight: float = option(10.0, "lambda of the gradient penalty (eq. 6)", low=0.0)
     gp_every: int = option(1, "apply the penalty every n critic steps (lazy regularisation)", low=1)
     drift_weight: float = option(0.001, "epsilon_drift * E[D(x)^2]: keeps real scores near 0", low=0.0)
-    adv_weight: float = option(1.0, "alpha of eq. 15: weight of G's adversarial loss", low=0.0)
+    adv_weight: float = option(1.0, "alpha of eq. 15: weight of G's adversarial loss (0: prediction by its pixel "
+                                    "losses alone; the critic is neither trained nor run)", low=0.0)
     mse_weight: float = option(0.0, "beta of eq. 15: the pixel loss of eq. 10 on predicted frames", low=0.0)
     ssim_weight: float = option(0.0, "prediction steps: + weight * (1 - SSIM(Y-hat, Y)) (keeps Y-hat sharp)", low=0.0)
     diversity_weight: float = option(0.0, "mode-seeking term (MSGAN): keeps seeds of one class apart", low=0.0)

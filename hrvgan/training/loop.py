@@ -71,6 +71,9 @@ class Trainer:
         if cfg.loss.warp_weight and not (mc.warp and mc.context_frames):
             raise ValueError("loss.warp_weight compares a predictor's moved layer with the truth: it needs model.warp "
                              "true and model.context_frames > 0 (or set it to 0).")
+        if cfg.loss.adv_weight == 0 and not (mc.context_frames and cfg.loss.generation_prob == 0):
+            raise ValueError("loss.adv_weight 0 leaves G only the pixel losses of prediction steps: it needs a prediction "
+                             "model (model.context_frames > 0) trained on prediction alone (loss.generation_prob 0).")
         if cfg.loss.background_start:
             if not mc.g_background:
                 raise ValueError("loss.background_start holds the background stream's mask: it needs model.g_background true.")
@@ -274,7 +277,7 @@ class Trainer:
                     for g in (self.G, self.ema):
                         g.hold_mask(False)
                 logs = {}
-                for _ in range(o.n_critic):
+                for _ in range(o.n_critic if cfg.loss.adv_weight > 0 else 0):   # adv_weight 0: nothing reads the critic
                     logs.update(self.d_step(data))
                 if self.step >= o.d_warmup_steps:  # a fresh critic's first gradients would only damage a trained G
                     logs.update(self.g_step(data))
@@ -283,11 +286,12 @@ class Trainer:
                 values = finite({k: float(v) for k, v in logs.items()}, self.step,
                                 lambda: last_good or ckpt.resolve_resume("latest", self.out))
                 elapsed = max(time.perf_counter() - t_start, 1e-9)
-                vps = ((self.step - step_start) * o.batch_size * (o.n_critic + 1) * acc.gradient_accumulation_steps
+                passes = (o.n_critic if cfg.loss.adv_weight > 0 else 0) + 1
+                vps = ((self.step - step_start) * o.batch_size * passes * acc.gradient_accumulation_steps
                        * acc.num_processes / elapsed)
                 if self.step % r.log_every == 0 or self.step == o.max_steps:
                     acc.log({**values, "Perf/videos_per_s": vps, "Perf/data_share": self.data_time / elapsed}, step=self.step)
-                bar.set_postfix(d=f"{values['Loss/D/total']:.3f}", g=f"{values.get('Loss/G/adv', 0.0):.3f}", vps=f"{vps:.1f}")
+                bar.set_postfix(d=f"{values.get('Loss/D/total', 0.0):.3f}", g=f"{values.get('Loss/G/adv', 0.0):.3f}", vps=f"{vps:.1f}")
                 bar.update(1)
                 if self.step % r.checkpoint_every == 0:
                     last_good = self.save_checkpoint()

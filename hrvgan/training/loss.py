@@ -80,8 +80,10 @@ class GANLoss:
         context and noise but not z."""
         cfg = self.cfg
         fake, mask, moved = self.fake_clips(real, labels, z, predict, noise, rollout, layers=True)
-        adv = losses.G_LOSSES[cfg.kind](self.D(augment.augment(fake, cfg.augment), labels).float())   # Loss/G/adv
-        logs = {"Loss/G/adv": adv.detach()}
+        adv, logs = fake.new_zeros((), dtype=torch.float32), {}
+        if cfg.adv_weight > 0:        # 0: a predictor trained by its pixel losses alone (regression), no critic
+            adv = losses.G_LOSSES[cfg.kind](self.D(augment.augment(fake, cfg.augment), labels).float())   # Loss/G/adv
+            logs["Loss/G/adv"] = adv.detach()
         if predict and not rollout:
             m = self.context_frames
             predicted, target = fake[:, :, m:].float(), real[:, :, m:].float()
