@@ -291,7 +291,8 @@ class Trainer:
                        * acc.num_processes / elapsed)
                 if self.step % r.log_every == 0 or self.step == o.max_steps:
                     acc.log({**values, "Perf/videos_per_s": vps, "Perf/data_share": self.data_time / elapsed}, step=self.step)
-                bar.set_postfix(d=f"{values.get('Loss/D/total', 0.0):.3f}", g=f"{values.get('Loss/G/adv', 0.0):.3f}", vps=f"{vps:.1f}")
+                shown = {"d": "Loss/D/total", "g": "Loss/G/adv", "mse": "Loss/G/mse"}   # adv_weight 0: no d, no g
+                bar.set_postfix({k: f"{values[v]:.3f}" for k, v in shown.items() if v in values} | {"vps": f"{vps:.1f}"})
                 bar.update(1)
                 if self.step % r.checkpoint_every == 0:
                     last_good = self.save_checkpoint()
