@@ -19,6 +19,7 @@ from ..data import VideoDataset
 from ..inputs import extend_for
 from ..networks import velocity_prior, warp_frame
 from ..pipeline import HRVGAN
+from ..video import to_float, to_uint8
 from .classifier import VideoClassifier, classify
 from .scores import frechet_distance, inception_score, motion
 from .swd import MOVING_VIEWS, swd, swd_moving_by_class
@@ -181,9 +182,8 @@ def carry_motion(context: np.ndarray, n: int, batch: int = 64) -> np.ndarray:
     steps = torch.arange(1, n + 1, dtype=torch.float32)
     out = []
     for i in range(0, len(context), batch):
-        x = torch.from_numpy(context[i:i + batch]).float().permute(0, 4, 1, 2, 3) / 127.5 - 1    # (B, 3, m, H, W)
-        moved = warp_frame(x[:, :, -1:], velocity_prior(x, steps))
-        out.append(((moved.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 4, 1).numpy())
+        x = to_float(context[i:i + batch])                                              # (B, 3, m, H, W)
+        out.append(to_uint8(warp_frame(x[:, :, -1:], velocity_prior(x, steps))))
     return np.concatenate(out)
 
 
