@@ -270,6 +270,7 @@ class Trainer:
         data = self.batches()
         bar = tqdm(total=o.max_steps, initial=self.step, disable=not acc.is_main_process, desc="train", unit="step")
         t_start, step_start, last_good = time.perf_counter(), self.step, None
+        critic_steps = o.n_critic if cfg.loss.adv_weight > 0 else 0    # adv_weight 0: nothing reads the critic
         try:
             while self.step < o.max_steps:
                 if self.step == self.background_start > 0:
@@ -277,7 +278,7 @@ class Trainer:
                     for g in (self.G, self.ema):
                         g.hold_mask(False)
                 logs = {}
-                for _ in range(o.n_critic if cfg.loss.adv_weight > 0 else 0):   # adv_weight 0: nothing reads the critic
+                for _ in range(critic_steps):
                     logs.update(self.d_step(data))
                 if self.step >= o.d_warmup_steps:  # a fresh critic's first gradients would only damage a trained G
                     logs.update(self.g_step(data))
@@ -286,8 +287,7 @@ class Trainer:
                 values = finite({k: float(v) for k, v in logs.items()}, self.step,
                                 lambda: last_good or ckpt.resolve_resume("latest", self.out))
                 elapsed = max(time.perf_counter() - t_start, 1e-9)
-                passes = (o.n_critic if cfg.loss.adv_weight > 0 else 0) + 1
-                vps = ((self.step - step_start) * o.batch_size * passes * acc.gradient_accumulation_steps
+                vps = ((self.step - step_start) * o.batch_size * (critic_steps + 1) * acc.gradient_accumulation_steps
                        * acc.num_processes / elapsed)
                 if self.step % r.log_every == 0 or self.step == o.max_steps:
                     acc.log({**values, "Perf/videos_per_s": vps, "Perf/data_share": self.data_time / elapsed}, step=self.step)
