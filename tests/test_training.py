@@ -451,6 +451,48 @@ def test_widening_a_generator_with_noise_inputs_keeps_its_videos_and_grain(tmp_p
         assert not torch.allclose(wide(z, labels, noise=[n.roll(1, 0) for n in noise]), before, atol=1e-3)
 
 
+def test_widening_the_default_kind_of_model_keeps_its_videos_and_its_critics_scores(tmp_path, weizmann):
+    """Wider middle stages for a model like the shipped one (still background stream, grain, a critic with frame
+    differences and a patch head) carrying its own critic: G draws the same videos, D scores every clip as before."""
+    from hrvgan.networks import Discriminator
+    from hrvgan.training.checkpoint import save_training_state
+
+    features = dict(g_background=True, g_noise=True, d_motion=True, motion_strides=(1, 2), d_patch=True)
+    torch.manual_seed(0)
+    trained = HRVGAN(ModelConfig.from_preset("tiny", class_names=["bend", "jack", "wave1", "wave2"], **features))
+    critic = Discriminator(trained.config)
+    with torch.no_grad():
+        for p in [*trained.generator.parameters(), *critic.parameters()]:
+            p.add_(0.3 * torch.randn_like(p))                           # stand-ins for trained weights
+    trained.save_pretrained(tmp_path / "src")
+    save_training_state(tmp_path / "src", trained.generator, critic)
+    cfg = tiny(tmp_path, weizmann, run__init_from=str(tmp_path / "src"), model__channels=[32, 16, 8],
+               **{f"model__{k}": v for k, v in features.items()})
+    trainer = Trainer(cfg)
+    assert trainer.model_config.stage_channels[1:3] == (32, 16)       # trained: 16, 8
+    assert trainer.G.background.convs[0][0].weight.shape[0] == 32     # the 2-D stream widens with its stage
+
+    z, labels = torch.randn(4, trained.config.latent_dim), torch.arange(4)
+    noise = trained.generator.make_noise(4, generator=torch.Generator().manual_seed(1))
+    clips = torch.rand(4, 3, 8, 32, 32) * 2 - 1
+    with torch.no_grad():
+        before = trained.generator.eval()(z, labels, noise=noise)
+        assert torch.allclose(trainer.G.eval()(z, labels, noise=noise), before, atol=1e-3)
+        assert torch.allclose(trainer.ema(z, labels, noise=noise), before, atol=1e-3)
+        scores = critic(clips, labels)
+        assert torch.allclose(trainer.D(clips, labels), scores, rtol=1e-4, atol=1e-4)
+    wide = trainer.D.stages[2].conv1.weight                             # 16 -> 16 channels before, 32 -> 32 now
+    assert wide[16:].abs().sum() > 0                                    # the new units have features at once ...
+    assert not wide[:16, 16:].any()                                     # ... which the trained ones do not read yet
+    trainer.D.train()
+    trainer.d_step(iter([(clips, labels)] * 4))
+    assert trainer.D.stages[2].conv1.weight[:16, 16:].abs().sum() > 0   # one update: they start to
+    with pytest.raises(ValueError, match="cannot widen the critic"):   # what comes after the last stage stays
+        from hrvgan.training.warmstart import widen_critic_state
+        widen_critic_state(critic.state_dict(), Discriminator(ModelConfig.from_preset(
+            "tiny", class_names=["bend", "jack", "wave1", "wave2"], base_channels=32, **features)))
+
+
 @pytest.mark.parametrize("where", ["parent", "videos"])
 def test_ucf101_official_layout_trains_from_either_folder(tmp_path, where):
     from test_data import make_ucf101

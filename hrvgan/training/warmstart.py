@@ -3,7 +3,7 @@
 ``run.init_from`` names a model folder or Hub repo id (its EMA generator; with a ``training/``
 subfolder also its raw generator and its critic, so the GAN goes on where it stopped) or a run's
 checkpoint folder.  A model may grow on the way (more channels, a critic that sees more), by rules
-that keep what it computes: widening a generator (:func:`widen_state`) and growing a critic's inputs
+that keep what it computes: widening a generator (:func:`widen_state`) and its critic (:func:`widen_critic_state`), growing a critic's inputs
 or heads (:func:`grow_critic_state`) start from zeros or near-zeros.
 """
 
@@ -38,7 +38,8 @@ def widen_state(source: dict, generator: Generator) -> dict:
     whose shapes already fit are returned unchanged; ones that cannot be widened are left out.
     """
     target = generator.state_dict()
-    convs = {name for name, m in generator.named_modules() if isinstance(m, nn.Conv3d)}
+    # The background stream's convs are 2-D: its still frame widens with the stage it mirrors.
+    convs = {name for name, m in generator.named_modules() if isinstance(m, (nn.Conv2d, nn.Conv3d))}
     out = {}
     for key, value in source.items():
         if key not in target:
@@ -87,6 +88,40 @@ def grow_critic_state(source: dict, critic: Discriminator) -> dict:
     return {**source, "from_rgb.weight": torch.cat([weight, extra], dim=1)}
 
 
+def widen_critic_state(source: dict, critic: Discriminator) -> dict:
+    """A trained critic's state dict, fitted to ``critic`` where that has more channels in some stage (the critic's
+    stages mirror the generator's, so widening G widens D).
+
+    Function-preserving: every trained unit keeps its weights and reads none of the new channels (its weights
+    on them are zero), so the wider critic scores every clip exactly as the trained one did; the new units start
+    from ``critic``'s own random initialisation, so they have features to learn from at once, and the next layer
+    starts to read them as soon as gradient descent finds them useful.  (Instance norm is per channel: the new
+    channels do not change how the trained ones are normalised.)  The minibatch-std channel and the layers after
+    the last stage are not widened: ``base_channels`` must stay as trained.
+    """
+    target = critic.state_dict()
+    out = {}
+    for key, value in source.items():
+        if key not in target:
+            continue
+        fresh = target[key]
+        if fresh.shape == value.shape:
+            out[key] = value
+            continue
+        if (key.startswith(("final_conv.", "fc.")) or fresh.ndim != value.ndim or fresh.shape[2:] != value.shape[2:]
+                or any(n < o for n, o in zip(fresh.shape, value.shape))):
+            raise ValueError(f"cannot widen the critic: {key} is {tuple(value.shape)} in the trained critic but "
+                             f"{tuple(fresh.shape)} here; only stage channels may grow (same base_channels, "
+                             "inputs and classes).")
+        new = fresh.detach().clone()
+        old = value.detach().to(new.dtype)
+        if new.ndim > 1:
+            new[:old.shape[0]] = 0                                    # trained units read no new channel
+        new[tuple(slice(0, n) for n in old.shape)] = old
+        out[key] = new
+    return out
+
+
 def load_fitting(module: nn.Module, source: dict, ref: str, what: str) -> None:
     """Copy every tensor of ``source`` whose name and shape fit ``module``; refuse another architecture."""
     target = module.state_dict()
@@ -115,7 +150,8 @@ def training_sources(ref: str) -> dict[str, dict]:
 
 
 def warm_start(ref: str, generator: Generator, ema: Generator, critic: Discriminator, widen: bool) -> bool:
-    """Load ``ref`` into a run's raw generator, EMA generator and critic.  Returns whether the critic came
+    """Load ``ref`` into a run's raw generator, EMA generator and critic (``widen``: with more stage channels
+    than ``ref`` has, by :func:`widen_state` and :func:`widen_critic_state`).  Returns whether the critic came
     with it (else it starts fresh, and ``optim.d_warmup_steps`` lets it learn before G follows it)."""
     config = generator.config
     sources = training_sources(ref)
@@ -138,5 +174,6 @@ def warm_start(ref: str, generator: Generator, ema: Generator, critic: Discrimin
         logger.warning("--init_from %s carries no critic (no %s/ folder): a fresh one starts; give it "
                        "optim.d_warmup_steps to learn before the generator follows it.", ref, TRAINING_FOLDER)
         return False
-    load_fitting(critic, grow_critic_state(sources["critic"], critic), ref, "critic")
+    state = grow_critic_state(sources["critic"], critic)
+    load_fitting(critic, widen_critic_state(state, critic) if widen else state, ref, "critic")
     return True
