@@ -3,8 +3,8 @@
 ``run.init_from`` names a model folder or Hub repo id (its EMA generator; with a ``training/``
 subfolder also its raw generator and its critic, so the GAN goes on where it stopped) or a run's
 checkpoint folder.  A model may grow on the way (more channels, a critic that sees more), by rules
-that keep what it computes: widening a generator (:func:`widen_state`) and its critic (:func:`widen_critic_state`), growing a critic's inputs
-or heads (:func:`grow_critic_state`) start from zeros or near-zeros.
+that keep what it computes: widening a generator (:func:`widen_state`) and its critic
+(:func:`widen_critic_state`), growing a critic's inputs or heads (:func:`grow_critic_state`).
 """
 
 from __future__ import annotations
