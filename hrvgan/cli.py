@@ -101,7 +101,7 @@ def _calibrate(args) -> int:
     import time
 
     from .data import VideoDataset
-    from .metrics.calibration import calibrate
+    from .metrics.calibration import calibrate, calibrate_coverage
     from .metrics.evaluate import reference_clips
 
     common = dict(frames=args.frames, resolution=args.resolution, data_format=args.data_format, progress=False)
@@ -126,8 +126,14 @@ def _calibrate(args) -> int:
     for name, row in table.items():
         cells = [" / ".join(f"{v:.1f}" for v in row[k]) for k in keys]
         print(f"| {name} | {' | '.join(cells)} |")
+    cover = calibrate_coverage(*split, refs["early_videos"])
+    print("\nCoverage of the train videos' second halves (who is drawn, in front of which wall; evaluate's "
+          "coverage_*) by their first halves and by copies of those:")
+    print("| first halves | coverage |\n|---|---|")
+    for name, value in cover.items():
+        print(f"| {name} | {value:.2f} |")
     if args.json:
-        Path(args.json).write_text(json.dumps(table, indent=2) + "\n")
+        Path(args.json).write_text(json.dumps({**table, "coverage_late": cover}, indent=2) + "\n")
     return 0
 
 
@@ -242,7 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Multi-scale SWD of real train clips, and of copies blurred (sigma 1), with colour "
                                    "fringes (red and blue one pixel apart) and at half resolution, against the real "
                                    "test clips: each degraded copy must read clearly worse than real. A noise-free "
-                                   "copy (the camera's noise held still) shows what frame differences also measure.",
+                                   "copy (the camera's noise held still) shows what frame differences also measure. "
+                                   "Then the coverage of the train videos: a collapse onto one video per class must "
+                                   "read clearly lower than real, blur and lost detail as real.",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     k.add_argument("--data", required=True, help="dataset folder with a train and a test split")
     k.add_argument("--data_format", default="auto", help="auto|strips|vgan|ucf101|folder")

@@ -70,6 +70,11 @@ def check_targets(r: dict, generation: bool = True) -> list[tuple[str, str, bool
                      f"{r['diversity_real_test']:.1f}, 2 performers)",
                      f"{r['diversity_generated']:.1f} vs {r['diversity_real_train']:.1f} ({spread:.2f}x)",
                      0.8 <= spread <= 1.2))
+        if "coverage_generated_vs_train_late" in r:   # the spread reads one performer at every phase as spread as the data
+            cover, real = r["coverage_generated_vs_train_late"], r["coverage_train_early_vs_train_late"]
+            rows.append(("no collapse: coverage of the train videos (who is drawn, in front of which wall) at least "
+                         "0.8x their own first halves'", f"{cover:.2f} vs {real:.2f} ({cover / real:.2f}x)",
+                         cover >= 0.8 * real))
     if "prediction_psnr" in r:   # issue #25: futures that keep their limbs
         gain = r["prediction_psnr"] - r["copy_last_psnr"]
         swd_ratio = r["swd_motion_prediction_vs_real"][0] / r["swd_motion_train_vs_test"][0]

@@ -114,6 +114,7 @@ def test_evaluate_cli_writes_every_key(tmp_path, weizmann):
     from hrvgan.cli import main
 
     model_dir = tmp_path / "model"
+    torch.manual_seed(0)            # the untrained models' weights: not whatever the tests before left the RNG at
     HRVGAN(ModelConfig.from_preset("tiny", class_names=["bend", "jack", "wave1", "wave2"])).save_pretrained(model_dir)
     VideoClassifier(ClassifierConfig(class_names=["bend", "jack", "wave1", "wave2"], frames=8, resolution=32)).save(model_dir / "classifier")
     out = tmp_path / "m.json"
@@ -152,6 +153,9 @@ def test_evaluate_cli_writes_every_key(tmp_path, weizmann):
     assert results["motion_real_train"] == pytest.approx(motion(real_clips(train, 4)[0]))
     assert results["motion_train_vs_test"] == pytest.approx(results["motion_real_train"] / results["motion_real"])
     assert results["motion_ratio_train"] == pytest.approx(results["motion_generated"] / results["motion_real_train"])
+    # Who is drawn: an untrained generator's noise looks like none of the train videos, their own first halves do.
+    assert results["coverage_generated_vs_train_late"] == 0 and results["coverage_train_early_vs_train_late"] > 0.5
+    assert sorted(results["coverage_generated_vs_train_late_per_class"]) == ["bend", "jack", "wave1", "wave2"]
     assert "| Fréchet distance, real train vs real test |" in (tmp_path / "m.md").read_text()
     # --truncation samples as the demo's slider: near the class mean, a class's samples all but coincide.
     assert results["truncation"] == 1.0
@@ -204,6 +208,59 @@ def test_evaluate_prediction_scores_a_fresh_predictor_like_copy_last(weizmann):
     assert evaluate_prediction(model, clips, labels, classifier)["prediction_spread"] > 5
 
 
+def test_coverage_counts_the_reference_clips_that_something_looks_like():
+    from hrvgan.metrics.coverage import collapsed, coverage, first_per_class
+
+    rng = np.random.default_rng(0)
+    # Class 0: three looks (grey levels 40, 120, 200), four clips each with a little noise; class 1: one look.
+    looks = np.repeat([40, 120, 200, 90, 90, 90], 4)
+    labels = np.repeat([0, 0, 0, 1, 1, 1], 4)
+    ref = np.clip(looks[:, None, None, None, None] + rng.normal(0, 2, (24, 4, 8, 8, 3)), 0, 255).astype(np.uint8)
+    same = ref.copy()                                                # a perfect copy: every clip is within reach
+    mean, per_class = coverage(ref, labels, same, labels)
+    assert mean == 1.0 and per_class == {0: 1.0, 1: 1.0}
+    one_look = collapsed(same, labels, groups=looks)                 # class 0 shows only its first look (40)
+    assert (one_look[labels == 0].mean(axis=(1, 2, 3, 4)) < 60).all()
+    assert coverage(ref, labels, one_look, labels)[1] == pytest.approx({0: 1 / 3, 1: 1.0})
+    # A set cut to as many clips per class as another: the first of each class, classes in order.
+    cut, cut_labels = first_per_class(same, labels, {0: 2, 1: 1})
+    assert np.array_equal(cut, same[[0, 1, 12]]) and list(cut_labels) == [0, 0, 1]
+    with pytest.raises(ValueError, match="no clips to compare"):
+        coverage(ref, labels, same[labels == 0], labels[labels == 0])
+    with pytest.raises(ValueError, match="uint8 videos"):
+        coverage(ref.astype(np.float32), labels, same, labels)
+
+
+def test_calibrate_cli_prints_the_swd_and_the_coverage_tables(weizmann, tmp_path, capsys):
+    from hrvgan.cli import main
+
+    out = tmp_path / "calibration.json"
+    assert main(["calibrate", "--data", str(weizmann), "--frames", "8", "--resolution", "32", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "| blur |" in text and "| collapsed (one video per class) |" in text
+    table = json.loads(out.read_text())
+    assert table["blur"]["frames"][0] > table["real"]["frames"][0]                 # SWD: blur reads worse
+    assert table["coverage_late"]["collapsed (one video per class)"] < table["coverage_late"]["real"]
+
+
+def test_coverage_sees_a_collapse_onto_one_video_and_not_blur(weizmann):
+    """Calibration on real clips: the train videos' first halves cover their second halves; blurred, at half
+    resolution or without the camera's noise they still do (who is drawn, not how sharply); a collapse onto one
+    video per class does not."""
+    from hrvgan.data import VideoDataset
+    from hrvgan.metrics.calibration import calibrate_coverage
+    from hrvgan.metrics.evaluate import reference_clips
+
+    common = dict(frames=8, resolution=32, progress=False)
+    refs = reference_clips(VideoDataset(weizmann, split="test", **common), VideoDataset(weizmann, split="train", **common))
+    table = calibrate_coverage(*refs["early"], *refs["late"], refs["early_videos"])
+    real = table["real"]
+    assert real >= 0.5, table                                                   # 0.75 here; full data 1.00
+    assert table["collapsed (one video per class)"] < 0.5 * real, table
+    for kind in ("blur", "half-resolution", "noise-free"):
+        assert abs(table[kind] - real) <= 0.1, (kind, table)
+
+
 def export_script():
     """scripts/export_weights.py as a module (it is a script, not part of the package)."""
     import importlib.util
@@ -229,6 +286,11 @@ def test_export_checks_every_pyramid_level_and_motion_and_spread_against_the_tra
          "diversity_generated": 21.0, "diversity_real_test": 15.8, "diversity_real_train": 22.4}
     met = {what.split(" (")[0].split(", every")[0] + (", 2nd halves" if "second halves" in what else ""): ok
            for what, _, ok in export.check_targets(r)}
+    assert "no collapse: coverage of the train videos" not in met           # not measured, not claimed
+    r.update(coverage_generated_vs_train_late=0.21, coverage_train_early_vs_train_late=1.0)
+    met = {what.split(" (")[0].split(", every")[0] + (", 2nd halves" if "second halves" in what else ""): ok
+           for what, _, ok in export.check_targets(r)}
+    assert met["no collapse: coverage of the train videos"] is False       # 0.21x: one performer per class
     assert met["motion within 20% of real train clips"] is True            # 1.02x the 7 the model learned
     assert met["no collapse: spread within a class within 20% of the real train clips'"] is True   # 21.0 / 22.4
     assert met["SWD, frames"] is True                                      # 1.16x / 1.11x / 1.05x

@@ -126,3 +126,16 @@ def calibrate(train: np.ndarray, test: np.ndarray, swd_kwargs: dict | None = Non
                 table[name][f"moving_{kind}_late"] = swd_moving_by_class(v, early_labels, late, late_labels, **view,
                                                                           **kw)[0]
     return table
+
+
+def calibrate_coverage(early: np.ndarray, early_labels, late: np.ndarray, late_labels, groups) -> dict[str, float]:
+    """Coverage (`coverage.coverage`) of the train videos' second halves by their first halves, by each degraded copy
+    of those, and by a purpose-made collapse onto one video per class (``groups``: the video of each early clip).
+    Blur, lost detail and the camera's noise held still must read as real (coverage reads who is drawn, not how
+    sharply); the collapse must read clearly lower."""
+    from .coverage import collapsed, coverage
+
+    rows = {"real": early, **{kind: degrade(early, kind) for kind in DEGRADATIONS + MOTION_DEGRADATIONS + UNSEEN},
+            "collapsed (one video per class)": collapsed(early, early_labels, groups)}
+    return {name: coverage(late, late_labels, v, early_labels)[0] for name, v in rows.items()}
+

@@ -21,6 +21,7 @@ from ..networks import velocity_prior, warp_frame
 from ..pipeline import HRVGAN
 from ..video import to_float, to_uint8
 from .classifier import VideoClassifier, classify
+from .coverage import coverage, first_per_class
 from .scores import frechet_distance, inception_score, motion
 from .swd import MOVING_VIEWS, swd, swd_moving_by_class
 from .table import markdown_table
@@ -63,7 +64,8 @@ def reference_clips(test: VideoDataset, train: VideoDataset, clips_per_video: in
     per_train = max(1, clips_per_video // 2)
     early_v, early_l, late_v, late_l = time_split_clips(train, per_train)
     return {"test": real_clips(test, clips_per_video), "train": real_clips(train, per_train),
-            "early": (early_v, early_l), "late": (late_v, late_l)}
+            "early": (early_v, early_l), "late": (late_v, late_l),
+            "early_videos": np.repeat(np.arange(len(train)), per_train)}     # the train video of each early clip
 
 
 def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str = "auto", num_samples: int = 256,
@@ -135,6 +137,16 @@ def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str 
                                                       ref_labels if mc.conditional else None, seed=seed, **view)
                 results[f"swd_moving_{kind}_{who}_vs_{ref}"] = mean
                 results[f"swd_moving_{kind}_{who}_vs_{ref}_per_class"] = {mc.class_names[c]: v for c, v in per_class.items()}
+    # Which train videos G draws (coverage.py): the spread below reads one performer at every phase as spread as the
+    # data. Against the train videos' second halves; real: their first halves, as many clips per class as they have.
+    cover_labels = early_labels if mc.conditional else None
+    counts = {int(c): int((early_labels == c).sum()) for c in np.unique(early_labels)} if mc.conditional else None
+    gen, gen_labels = first_per_class(generated, asked, counts) if mc.conditional else (generated[:len(early)], None)
+    for who, videos, labels in (("generated", gen, gen_labels), ("train_early", early, cover_labels)):
+        mean, per_class = coverage(late, late_labels if mc.conditional else None, videos, labels)
+        results[f"coverage_{who}_vs_train_late"] = mean
+        if mc.conditional:
+            results[f"coverage_{who}_vs_train_late_per_class"] = {mc.class_names[c]: v for c, v in per_class.items()}
     # Both real spreads: the test split has 2 performers, the train split (what G learned) 7, so the
     # test clips of a class are less spread out than the distribution G imitates.
     results["diversity_generated"], results["diversity_real_test"], results["diversity_real_train"] = (

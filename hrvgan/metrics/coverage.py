@@ -1,0 +1,80 @@
+"""Which of the training videos a generator draws: coverage (Naeem et al. 2020, "Reliable fidelity and diversity
+metrics for generative models"), on each clip's appearance.
+
+The spread within a class (RMS distance from the class mean) reads a generator that draws one performer in
+front of one wall, at every phase of the action, as spread as the data: the phase alone moves every limb.
+Coverage asks instead, for every real reference clip, whether some generated clip of its class looks like it:
+whether it lies within the distance of the reference clip's k-th nearest reference neighbour.  A generator that
+draws only some of the performers (or walls) covers only their clips.
+
+The appearance of a clip is its mean frame over time, averaged over 4x4 pixel blocks (16x16x3 numbers for 64x64
+clips): who stands where in front of which wall, with the phase averaged out and blind to blur, noise and lost
+detail (``calibrate`` checks all three, and a purpose-made collapse onto one video per class).
+
+Reference: the train videos' second halves; real: their first halves (the same performers and walls at
+other moments), so a perfect copy of the data reads about 1.  The held-out performers cannot serve: no model
+trained on others draws them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+K = 3        # the reference ball: the distance to the k-th nearest other reference clip of the class
+POOL = 4     # appearance: the mean frame averaged over POOL x POOL blocks
+
+
+def appearance(videos: np.ndarray, pool: int = POOL) -> np.ndarray:
+    """uint8 (N, T, H, W, 3) -> (N, 3 * H/pool * W/pool): each clip's mean frame over time, block-averaged, in [0, 1]."""
+    if videos.dtype != np.uint8 or videos.ndim != 5 or videos.shape[-1] != 3:
+        raise ValueError(f"expected uint8 videos shaped (N, T, H, W, 3), got {videos.dtype} {videos.shape}.")
+    mean = torch.from_numpy(videos).float().mean(dim=1).permute(0, 3, 1, 2) / 255      # (N, 3, H, W)
+    return F.avg_pool2d(mean, pool).flatten(1).numpy()
+
+
+def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.maximum(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1), 0.0))
+
+
+def coverage(reference: np.ndarray, reference_labels, videos: np.ndarray, labels, k: int = K) -> tuple[float, dict]:
+    """The share of ``reference`` clips that a clip of ``videos`` of the same class lies within reach of (at most
+    the distance to their k-th nearest other reference clip, appearance space) -> (mean over classes, {class: share}).
+
+    Labels None: one class.  The share grows with the number of videos: give every set as many clips per class
+    as the real set it is compared with (``evaluate`` does)."""
+    ref, vid = appearance(reference), appearance(videos)
+    ref_labels = np.zeros(len(ref), int) if reference_labels is None else np.asarray(reference_labels)
+    vid_labels = np.zeros(len(vid), int) if labels is None else np.asarray(labels)
+    per_class = {}
+    for c in np.unique(ref_labels):
+        r, v = ref[ref_labels == c], vid[vid_labels == c]
+        if len(r) <= k:
+            raise ValueError(f"class {c} has {len(r)} reference clips; coverage needs more than k = {k}.")
+        if not len(v):
+            raise ValueError(f"class {c} has no clips to compare with its {len(r)} reference clips.")
+        within = _distances(r, r)
+        np.fill_diagonal(within, np.inf)
+        reach = np.sort(within, axis=1)[:, k - 1]
+        per_class[int(c)] = float((_distances(r, v).min(axis=1) <= reach).mean())
+    return float(np.mean(list(per_class.values()))), per_class
+
+
+def first_per_class(videos: np.ndarray, labels, counts: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``counts[c]`` clips of each class c: a generated set cut to a real set's size, class by class."""
+    labels = np.asarray(labels)
+    keep = np.concatenate([np.flatnonzero(labels == c)[:n] for c, n in sorted(counts.items())])
+    return videos[keep], labels[keep]
+
+
+def collapsed(videos: np.ndarray, labels, groups) -> np.ndarray:
+    """A purpose-made collapse: every clip replaced by a clip of the first group (video) of its class, in turn,
+    so that a class shows one performer in front of one wall, at every phase that video has."""
+    labels, groups = np.asarray(labels), np.asarray(groups)
+    out = videos.copy()
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        first = idx[groups[idx] == groups[idx[0]]]
+        out[idx] = videos[first[np.arange(len(idx)) % len(first)]]
+    return out
