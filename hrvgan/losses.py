@@ -90,6 +90,13 @@ def best_of_pairs(per_clip: torch.Tensor) -> torch.Tensor:
     return torch.cat([torch.minimum(per_clip[:half], per_clip[half:2 * half]), per_clip[2 * half:]])
 
 
+def appearance(video: torch.Tensor, pool: int = 4) -> torch.Tensor:
+    """(B, C, T, H, W) -> (B, C, H/pool, W/pool): each clip's mean frame over time, averaged over pool x pool blocks.
+    Who stands where in front of which wall: the phase of the action and the grain average out (the descriptor of
+    `metrics.coverage`)."""
+    return F.avg_pool2d(video.mean(dim=2), pool)
+
+
 def mode_seeking_loss(fake_a: torch.Tensor, fake_b: torch.Tensor, z_a: torch.Tensor, z_b: torch.Tensor,
                       eps: float = 1e-5) -> torch.Tensor:
     # MSGAN (Mao et al., 2019): 1 / (mean|G(z_a) - G(z_b)| / mean|z_a - z_b|), same class for both; small when

@@ -62,6 +62,23 @@ def test_mode_seeking_by_hand():
     assert losses.mode_seeking_loss(a, a, za, zb).item() > 1e4
 
 
+def test_mode_seeking_on_appearance_sees_another_performer_not_another_phase():
+    """The appearance view (each clip's mean frame, 4x4 blocks): the same clip at another phase is the same look, so
+    two seeds that differ only in phase pay as a collapse does; another colour is another look."""
+    torch.manual_seed(0)
+    clip = torch.rand(1, 3, 8, 16, 16) * 2 - 1
+    other_phase = clip.roll(3, dims=2)                                   # the same frames, another moment
+    other_look = clip.clone()
+    other_look[:, 0] += 0.5                                              # redder: another shirt, another wall
+    z_a, z_b = torch.zeros(1, 4), torch.ones(1, 4)
+    assert losses.appearance(clip).shape == (1, 3, 4, 4)
+    phase = losses.mode_seeking_loss(losses.appearance(clip), losses.appearance(other_phase), z_a, z_b)
+    look = losses.mode_seeking_loss(losses.appearance(clip), losses.appearance(other_look), z_a, z_b)
+    assert phase.item() > 1e4 and look.item() == pytest.approx(6.0, rel=1e-3)          # 1 / ((0.5 / 3) / 1)
+    # On every pixel (MSGAN's view) the other phase reads as apart as the other look does, or more.
+    assert losses.mode_seeking_loss(clip, other_phase, z_a, z_b) < 2 * losses.mode_seeking_loss(clip, other_look, z_a, z_b)
+
+
 def test_per_clip_pixel_losses_and_the_better_of_each_pair():
     torch.manual_seed(0)
     target = torch.rand(4, 3, 2, 16, 16) * 2 - 1

@@ -543,6 +543,27 @@ def test_noise_inputs_start_at_zero_and_diversity_pairs_share_them(tmp_path, wei
         Trainer(cfg.replace(**{"run.output_dir": str(tmp_path / "again"), "run.init_from": str(noisy)}))
 
 
+@pytest.mark.parametrize("view", ["pixels", "appearance"])
+def test_the_diversity_term_compares_what_its_view_says(tmp_path, weizmann, view, monkeypatch):
+    """loss.diversity_view: the mode-seeking term compares every pixel (MSGAN) or each clip's appearance (its mean
+    frame in 4x4 blocks), and the logged term is exactly that comparison of the step's two halves."""
+    from hrvgan import losses
+
+    trainer = Trainer(tiny(tmp_path, weizmann, **{"loss__diversity_weight": 0.1, "loss__diversity_view": view}))
+    seen, forward = [], trainer.G.forward
+    trainer.G.forward = lambda *a, **k: (lambda out: (seen.append((out[0] if isinstance(out, tuple) else out).detach()),
+                                                      out)[1])(forward(*a, **k))
+    zs, new_z = [], trainer.new_z
+    monkeypatch.setattr(trainer, "new_z", lambda n: (lambda z: (zs.append(z), z)[1])(new_z(n)))
+    clips, labels = torch.stack([trainer.dataset[i][0] for i in range(4)]), torch.arange(4)
+    logs = trainer.g_step(iter([(clips, labels)]))
+    fake, z = seen[-1].float(), zs[-1]
+    compared = fake if view == "pixels" else losses.appearance(fake)
+    assert compared.shape[2:] == ((8, 32, 32) if view == "pixels" else (8, 8))
+    expected = losses.mode_seeking_loss(compared[:2], compared[2:4], z[:2], z[2:4])
+    assert float(logs["Loss/G/diversity"]) == pytest.approx(float(expected), rel=1e-3)
+
+
 def test_a_background_stream_joins_a_trained_generator_and_the_mask_term_pulls_its_mask_down(tmp_path, weizmann):
     cfg = tiny(tmp_path, weizmann, "src", model__g_noise=True)
     source = Trainer(cfg)

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+
+from ..losses import appearance as appearance_of
 
 K = 3        # the reference ball: the distance to the k-th nearest other reference clip of the class
 POOL = 4     # appearance: the mean frame averaged over POOL x POOL blocks
@@ -30,8 +31,8 @@ def appearance(videos: np.ndarray, pool: int = POOL) -> np.ndarray:
     """uint8 (N, T, H, W, 3) -> (N, 3 * H/pool * W/pool): each clip's mean frame over time, block-averaged, in [0, 1]."""
     if videos.dtype != np.uint8 or videos.ndim != 5 or videos.shape[-1] != 3:
         raise ValueError(f"expected uint8 videos shaped (N, T, H, W, 3), got {videos.dtype} {videos.shape}.")
-    mean = torch.from_numpy(videos).float().mean(dim=1).permute(0, 3, 1, 2) / 255      # (N, 3, H, W)
-    return F.avg_pool2d(mean, pool).flatten(1).numpy()
+    clips = torch.from_numpy(videos).permute(0, 4, 1, 2, 3).float() / 255             # (N, 3, T, H, W)
+    return appearance_of(clips, pool).flatten(1).numpy()
 
 
 def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:

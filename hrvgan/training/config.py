@@ -61,6 +61,10 @@ class LossConfig(Section):
     mse_weight: float = option(0.0, "beta of eq. 15: the pixel loss of eq. 10 on predicted frames", low=0.0)
     ssim_weight: float = option(0.0, "prediction steps: + weight * (1 - SSIM(Y-hat, Y)) (keeps Y-hat sharp)", low=0.0)
     diversity_weight: float = option(0.0, "mode-seeking term (MSGAN): keeps seeds of one class apart", low=0.0)
+    diversity_view: str = option("pixels", "what the mode-seeking term compares: pixels (every pixel of every frame, "
+                                 "MSGAN's: the same performer at another phase counts as apart) | appearance (each "
+                                 "clip's mean frame, 4x4 blocks: apart means another performer or wall)",
+                                 choices=("pixels", "appearance"))
     warp_weight: float = option(0.0, "warping prediction steps: + weight * the photometric error of the moved layer "
                                      "alone (the last frame carried along the flow) against Y: the flow learns where "
                                      "pixels go", low=0.0)

@@ -107,8 +107,8 @@ class GANLoss:
             loss = cfg.adv_weight * adv
         half = real.shape[0] // 2
         if cfg.diversity_weight > 0 and half > 0:
-            ms = losses.mode_seeking_loss(fake[:half].float(), fake[half:2 * half].float(),
-                                          z[:half], z[half:2 * half])                         # Loss/G/diversity
+            seen = fake.float() if cfg.diversity_view == "pixels" else losses.appearance(fake.float())
+            ms = losses.mode_seeking_loss(seen[:half], seen[half:2 * half], z[:half], z[half:2 * half])  # Loss/G/diversity
             loss = loss + cfg.diversity_weight * ms
             logs["Loss/G/diversity"] = ms.detach()
         if mask is not None:
