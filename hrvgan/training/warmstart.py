@@ -25,6 +25,20 @@ logger = logging.getLogger(__name__)
 WIDEN_INIT_SCALE = 0.01  # new channels start at this fraction of their fresh initialisation: nearly silent
 
 
+def _split_by_fit(source: dict, module: nn.Module) -> tuple[dict, list]:
+    """``source``'s tensors that ``module`` has: those of the same shape as they are ({name: tensor}), and the
+    others as (name, trained tensor, ``module``'s own freshly initialised one), to be fitted."""
+    target = module.state_dict()
+    fit, other = {}, []
+    for key, value in source.items():
+        if key in target:
+            if target[key].shape == value.shape:
+                fit[key] = value
+            else:
+                other.append((key, value, target[key]))
+    return fit, other
+
+
 def widen_state(source: dict, generator: Generator) -> dict:
     """A trained generator's state dict, fitted to ``generator`` where that has more channels in some stage.
 
@@ -37,17 +51,10 @@ def widen_state(source: dict, generator: Generator) -> dict:
     (The context encoder's convs read LeakyReLU features, not pixel-normed ones: not rescaled.)  Tensors
     whose shapes already fit are returned unchanged; ones that cannot be widened are left out.
     """
-    target = generator.state_dict()
     # The background stream's convs are 2-D: its still frame widens with the stage it mirrors.
     convs = {name for name, m in generator.named_modules() if isinstance(m, (nn.Conv2d, nn.Conv3d))}
-    out = {}
-    for key, value in source.items():
-        if key not in target:
-            continue
-        fresh = target[key]
-        if fresh.shape == value.shape:
-            out[key] = value
-            continue
+    out, grown = _split_by_fit(source, generator)
+    for key, value, fresh in grown:
         module, _, kind = key.rpartition(".")
         if kind == "noise_strength" and fresh.shape[0] == value.shape[0] and fresh.shape[1] >= value.shape[1]:
             # (2, C): grain added after the pixel norm, whose trained channels now come out sqrt(c_new / c_old)
@@ -99,15 +106,8 @@ def widen_critic_state(source: dict, critic: Discriminator) -> dict:
     channels do not change how the trained ones are normalised.)  The minibatch-std channel and the layers after
     the last stage are not widened: ``base_channels`` must stay as trained.
     """
-    target = critic.state_dict()
-    out = {}
-    for key, value in source.items():
-        if key not in target:
-            continue
-        fresh = target[key]
-        if fresh.shape == value.shape:
-            out[key] = value
-            continue
+    out, grown = _split_by_fit(source, critic)
+    for key, value, fresh in grown:
         if (key.startswith(("final_conv.", "fc.")) or fresh.ndim != value.ndim or fresh.shape[2:] != value.shape[2:]
                 or any(n < o for n, o in zip(fresh.shape, value.shape))):
             raise ValueError(f"cannot widen the critic: {key} is {tuple(value.shape)} in the trained critic but "
