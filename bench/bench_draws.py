@@ -65,7 +65,6 @@ def main():
     test, train = refs["test"], refs["train"]
     (early_v, early_l), (late_v, late_l) = refs["early"], refs["late"]
     classifier = VideoClassifier.load(args.classifier)
-    counts = {int(c): int((early_l == c).sum()) for c in np.unique(early_l)}
     rows = {name: {} for name in [REAL, *models]}
     for k in range(args.draws):
         seed = 1000 * k
@@ -76,7 +75,7 @@ def main():
                 [100 * float((classify(classifier, videos)[0].argmax(1) == labels).mean())])
             for key, value in figures(videos, videos, labels, test[0], (late_v, late_l), seed).items():
                 rows[name].setdefault(key, []).append(value)
-            cut, cut_labels = first_per_class(videos, labels, counts)      # as many per class as the first halves
+            cut, cut_labels = first_per_class(videos, labels, early_l)     # as many per class as the first halves
             rows[name].setdefault(COVERAGE, []).append([100 * coverage(late_v, late_l, cut, cut_labels)[0]])
         for key, value in figures(train[0], early_v, early_l, test[0], (late_v, late_l), seed).items():
             rows[REAL].setdefault(key, []).append(value)

@@ -101,7 +101,7 @@ def _calibrate(args) -> int:
     import time
 
     from .data import VideoDataset
-    from .metrics.calibration import calibrate, calibrate_coverage
+    from .metrics.calibration import calibrate, calibrate_coverage, degraded_copies
     from .metrics.evaluate import reference_clips
 
     common = dict(frames=args.frames, resolution=args.resolution, data_format=args.data_format, progress=False)
@@ -111,7 +111,8 @@ def _calibrate(args) -> int:
     if args.num_frames:
         return _calibrate_long(args, train_set, train, test)
     start = time.perf_counter()
-    split = (*refs["early"], *refs["late"])
+    early, early_labels = refs["early"]
+    split = (degraded_copies(early), early_labels, *refs["late"])          # degraded once, read by both tables
     table = calibrate(train, test, train_labels=train_labels, test_labels=test_labels, split=split)
     seconds = time.perf_counter() - start
     keys = ("frames", "motion", "moving_frames", "moving_motion", "moving_still", "moving_frames_late",

@@ -102,40 +102,43 @@ def degrade(videos: np.ndarray, kind: str) -> np.ndarray:
     return fns[kind](videos)
 
 
+def degraded_copies(videos: np.ndarray) -> dict[str, np.ndarray]:
+    """{"real": the clips, each degradation: a degraded copy}: the rows of every calibration table."""
+    return {"real": videos, **{kind: degrade(videos, kind) for kind in DEGRADATIONS + MOTION_DEGRADATIONS + UNSEEN}}
+
+
 def calibrate(train: np.ndarray, test: np.ndarray, swd_kwargs: dict | None = None, train_labels=None,
               test_labels=None, split: tuple | None = None) -> dict:
     """SWD of real train clips and of each degraded copy against real test clips: whole frames and frame
     differences, and restricted to moving regions (class by class when labels are given) the frames, differences
-    and each clip's still image (`swd.MOVING_VIEWS`).  With ``split`` = (early, early labels, late, late labels)
-    from `evaluate.time_split_clips`, also the moving-region figures of the early clips and of their degraded
-    copies against the late ones ("moving_*_late")."""
+    and each clip's still image (`swd.MOVING_VIEWS`).  With ``split`` = (early copies, early labels, late, late
+    labels), the early clips of `evaluate.time_split_clips` as :func:`degraded_copies` gives them, also the
+    moving-region figures of those copies against the late clips ("moving_*_late")."""
     from .swd import MOVING_VIEWS, swd, swd_moving_by_class
 
     kw = swd_kwargs or {}
-    kinds = DEGRADATIONS + MOTION_DEGRADATIONS + UNSEEN
-    rows = {"real": train, **{kind: degrade(train, kind) for kind in kinds}}
+    rows = degraded_copies(train)
     table = {name: {"frames": swd(v, test, **kw), "motion": swd(v, test, motion=True, **kw),
                     **{f"moving_{kind}": swd_moving_by_class(v, train_labels, test, test_labels, **view, **kw)[0]
                        for kind, view in MOVING_VIEWS.items()}}
              for name, v in rows.items()}
     if split is not None:
         early, early_labels, late, late_labels = split
-        for name in table:
-            v = early if name == "real" else degrade(early, name)
+        for name, v in early.items():
             for kind, view in MOVING_VIEWS.items():
                 table[name][f"moving_{kind}_late"] = swd_moving_by_class(v, early_labels, late, late_labels, **view,
                                                                           **kw)[0]
     return table
 
 
-def calibrate_coverage(early: np.ndarray, early_labels, late: np.ndarray, late_labels, groups) -> dict[str, float]:
-    """Coverage (`coverage.coverage`) of the train videos' second halves by their first halves, by each degraded copy
-    of those, and by a purpose-made collapse onto one video per class (``groups``: the video of each early clip).
-    Blur, lost detail and the camera's noise held still must read as real (coverage reads who is drawn, not how
-    sharply); the collapse must read clearly lower."""
+def calibrate_coverage(early: dict[str, np.ndarray], early_labels, late: np.ndarray, late_labels,
+                       groups) -> dict[str, float]:
+    """Coverage (`coverage.coverage`) of the train videos' second halves by their first halves and each degraded copy
+    of those (``early``, as :func:`degraded_copies` gives them), and by a purpose-made collapse onto one video per
+    class (``groups``: the video of each early clip).  Blur, lost detail and the camera's noise held still must read
+    as real (coverage reads who is drawn, not how sharply); the collapse must read clearly lower."""
     from .coverage import collapsed, coverage
 
-    rows = {"real": early, **{kind: degrade(early, kind) for kind in DEGRADATIONS + MOTION_DEGRADATIONS + UNSEEN},
-            "collapsed (one video per class)": collapsed(early, early_labels, groups)}
+    rows = {**early, "collapsed (one video per class)": collapsed(early["real"], early_labels, groups)}
     return {name: coverage(late, late_labels, v, early_labels)[0] for name, v in rows.items()}
 

@@ -140,8 +140,7 @@ def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str 
     # Which train videos G draws (coverage.py): the spread below reads one performer at every phase as spread as the
     # data. Against the train videos' second halves; real: their first halves, as many clips per class as they have.
     cover_labels = early_labels if mc.conditional else None
-    counts = {int(c): int((early_labels == c).sum()) for c in np.unique(early_labels)} if mc.conditional else None
-    gen, gen_labels = first_per_class(generated, asked, counts) if mc.conditional else (generated[:len(early)], None)
+    gen, gen_labels = first_per_class(generated, asked, early_labels) if mc.conditional else (generated[:len(early)], None)
     for who, videos, labels in (("generated", gen, gen_labels), ("train_early", early, cover_labels)):
         mean, per_class = coverage(late, late_labels if mc.conditional else None, videos, labels)
         results[f"coverage_{who}_vs_train_late"] = mean
