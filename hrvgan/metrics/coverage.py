@@ -8,8 +8,8 @@ whether it lies within the distance of the reference clip's k-th nearest referen
 draws only some of the performers (or walls) covers only their clips.
 
 k = 5 (the paper's choice): each train video gives four clips, so a clip's three nearest neighbours are its own
-video's and the fifth is usually another video's; the ball is then "as close as the nearest other recording of
-the class".  With k = 3 it was the spread within one video: only a copy of the data came near (real 0.81, a
+video's and the fourth and fifth are usually other videos'; the ball is then "about as close as another recording
+of the class".  With k = 3 it was the spread within one video: only a copy of the data came near (real 0.81, a
 collapse onto one video per class 0.05, and v6 0.04 and v7 0.07 alike, where the eye sees v7 draw more of the
 performers); with k = 5 real reads 1.00, the collapse 0.12, v6 0.17, v7 0.36.
 
