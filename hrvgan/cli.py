@@ -102,6 +102,7 @@ def _calibrate(args) -> int:
 
     from .data import VideoDataset
     from .metrics.calibration import calibrate, calibrate_coverage, degraded_copies
+    from .metrics.drift import FRAMES, calibrate_drift
     from .metrics.evaluate import reference_clips
 
     common = dict(frames=args.frames, resolution=args.resolution, data_format=args.data_format, progress=False)
@@ -112,8 +113,9 @@ def _calibrate(args) -> int:
         return _calibrate_long(args, train_set, train, test)
     start = time.perf_counter()
     early, early_labels = refs["early"]
-    split = (degraded_copies(early), early_labels, *refs["late"])          # degraded once, read by both tables
-    table = calibrate(train, test, train_labels=train_labels, test_labels=test_labels, split=split)
+    split = (degraded_copies(early), early_labels, *refs["late"])          # degraded once, read by two tables
+    copies = degraded_copies(train)                                         # ... and these by two more
+    table = calibrate(copies, test, train_labels=train_labels, test_labels=test_labels, split=split)
     seconds = time.perf_counter() - start
     keys = ("frames", "motion", "moving_frames", "moving_motion", "moving_still", "moving_frames_late",
             "moving_motion_late", "moving_still_late")
@@ -133,8 +135,14 @@ def _calibrate(args) -> int:
     print("| first halves | coverage |\n|---|---|")
     for name, value in cover.items():
         print(f"| {name} | {value:.2f} |")
+    drift = calibrate_drift(copies, train_labels, refs["train_videos"])
+    print(f"\nColour drift within clips (evaluate's clip_drift_*): a class's first {FRAMES} frames against its last "
+          f"{FRAMES}, pooled over its {len(train)} train clips; copies of flawed frames, then clips that drift on purpose:")
+    print("| train clips | drift within clips |\n|---|---|")
+    for name, value in drift.items():
+        print(f"| {name} | {value:.4f} |")
     if args.json:
-        Path(args.json).write_text(json.dumps({**table, "coverage_late": cover}, indent=2) + "\n")
+        Path(args.json).write_text(json.dumps({**table, "coverage_late": cover, "clip_drift": drift}, indent=2) + "\n")
     return 0
 
 
@@ -251,7 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "test clips: each degraded copy must read clearly worse than real. A noise-free "
                                    "copy (the camera's noise held still) shows what frame differences also measure. "
                                    "Then the coverage of the train videos: a collapse onto one video per class must "
-                                   "read clearly lower than real, blur and lost detail as real.",
+                                   "read clearly lower than real, blur and lost detail as real. Last, the colour "
+                                   "drift within clips: clips whose moving parts change colour over the clip, and "
+                                   "clips cross-faded into another recording, must read clearly more than real.",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     k.add_argument("--data", required=True, help="dataset folder with a train and a test split")
     k.add_argument("--data_format", default="auto", help="auto|strips|vgan|ucf101|folder")

@@ -107,17 +107,18 @@ def degraded_copies(videos: np.ndarray) -> dict[str, np.ndarray]:
     return {"real": videos, **{kind: degrade(videos, kind) for kind in DEGRADATIONS + MOTION_DEGRADATIONS + UNSEEN}}
 
 
-def calibrate(train: np.ndarray, test: np.ndarray, swd_kwargs: dict | None = None, train_labels=None,
+def calibrate(train: np.ndarray | dict, test: np.ndarray, swd_kwargs: dict | None = None, train_labels=None,
               test_labels=None, split: tuple | None = None) -> dict:
     """SWD of real train clips and of each degraded copy against real test clips: whole frames and frame
     differences, and restricted to moving regions (class by class when labels are given) the frames, differences
-    and each clip's still image (`swd.MOVING_VIEWS`).  With ``split`` = (early copies, early labels, late, late
-    labels), the early clips of `evaluate.time_split_clips` as :func:`degraded_copies` gives them, also the
-    moving-region figures of those copies against the late clips ("moving_*_late")."""
+    and each clip's still image (`swd.MOVING_VIEWS`).  ``train``: the clips, or the copies :func:`degraded_copies`
+    made of them.  With ``split`` = (early copies, early labels, late, late labels), the early clips of
+    `evaluate.time_split_clips` as :func:`degraded_copies` gives them, also the moving-region figures of those
+    copies against the late clips ("moving_*_late")."""
     from .swd import MOVING_VIEWS, swd, swd_moving_by_class
 
     kw = swd_kwargs or {}
-    rows = degraded_copies(train)
+    rows = train if isinstance(train, dict) else degraded_copies(train)
     table = {name: {"frames": swd(v, test, **kw), "motion": swd(v, test, motion=True, **kw),
                     **{f"moving_{kind}": swd_moving_by_class(v, train_labels, test, test_labels, **view, **kw)[0]
                        for kind, view in MOVING_VIEWS.items()}}

@@ -22,6 +22,7 @@ from ..pipeline import HRVGAN
 from ..video import to_float, to_uint8
 from .classifier import VideoClassifier, classify
 from .coverage import coverage, first_per_class
+from .drift import clip_drift
 from .scores import frechet_distance, inception_score, motion
 from .swd import MOVING_VIEWS, swd, swd_moving_by_class
 from .table import markdown_table
@@ -65,7 +66,9 @@ def reference_clips(test: VideoDataset, train: VideoDataset, clips_per_video: in
     early_v, early_l, late_v, late_l = time_split_clips(train, per_train)
     return {"test": real_clips(test, clips_per_video), "train": real_clips(train, per_train),
             "early": (early_v, early_l), "late": (late_v, late_l),
-            "early_videos": np.repeat(np.arange(len(train)), per_train)}     # the train video of each early clip
+            # the train video of each train clip, and of each early clip
+            "train_videos": np.repeat(np.arange(len(train)), per_train),
+            "early_videos": np.repeat(np.arange(len(train)), per_train)}
 
 
 def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str = "auto", num_samples: int = 256,
@@ -146,6 +149,13 @@ def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str 
         results[f"coverage_{who}_vs_train_late"] = mean
         if mc.conditional:
             results[f"coverage_{who}_vs_train_late_per_class"] = {mc.class_names[c]: v for c, v in per_class.items()}
+    # Whether clips keep their colours from start to end (drift.py): the first frames of a class's clips against
+    # their last frames, pooled; the real train clips, cut at random moments, do. Sets of equal size per class.
+    gen, gen_labels = first_per_class(generated, asked, train_labels) if mc.conditional else (generated[:len(train_videos)], None)
+    results["clip_drift_generated"], per_class = clip_drift(gen, gen_labels)
+    results["clip_drift_real_train"] = clip_drift(train_videos, train_labels if mc.conditional else None)[0]
+    if mc.conditional:
+        results["clip_drift_generated_per_class"] = {mc.class_names[c]: v for c, v in per_class.items()}
     # Both real spreads: the test split has 2 performers, the train split (what G learned) 7, so the
     # test clips of a class are less spread out than the distribution G imitates.
     results["diversity_generated"], results["diversity_real_test"], results["diversity_real_train"] = (
