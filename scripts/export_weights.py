@@ -75,6 +75,11 @@ def check_targets(r: dict, generation: bool = True) -> list[tuple[str, str, bool
             rows.append(("no collapse: coverage of the train videos (who is drawn, in front of which wall) at least "
                          "0.8x their own first halves'", f"{cover:.2f} vs {real:.2f} ({cover / real:.2f}x)",
                          cover >= 0.8 * real))
+        if "clip_drift_generated" in r:   # no figure over random frames sees when colours come (metrics/drift.py)
+            drift, real = r["clip_drift_generated"], r["clip_drift_real_train"]
+            rows.append(("colours kept over a clip: colour drift within clips (a class's first 4 frames against its "
+                         "last 4) at most 1.5x the real train clips'", f"{drift:.4f} vs {real:.4f} ({drift / real:.2f}x)",
+                         drift <= 1.5 * real))
     if "prediction_psnr" in r:   # issue #25: futures that keep their limbs
         gain = r["prediction_psnr"] - r["copy_last_psnr"]
         swd_ratio = r["swd_motion_prediction_vs_real"][0] / r["swd_motion_train_vs_test"][0]

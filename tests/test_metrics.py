@@ -318,10 +318,13 @@ def test_export_checks_every_pyramid_level_and_motion_and_spread_against_the_tra
     met = {what.split(" (")[0].split(", every")[0] + (", 2nd halves" if "second halves" in what else ""): ok
            for what, _, ok in export.check_targets(r)}
     assert "no collapse: coverage of the train videos" not in met           # not measured, not claimed
-    r.update(coverage_generated_vs_train_late=0.21, coverage_train_early_vs_train_late=1.0)
+    assert "colours kept over a clip: colour drift within clips" not in met
+    r.update(coverage_generated_vs_train_late=0.21, coverage_train_early_vs_train_late=1.0,
+             clip_drift_generated=0.0187, clip_drift_real_train=0.0069)
     met = {what.split(" (")[0].split(", every")[0] + (", 2nd halves" if "second halves" in what else ""): ok
            for what, _, ok in export.check_targets(r)}
     assert met["no collapse: coverage of the train videos"] is False       # 0.21x: one performer per class
+    assert met["colours kept over a clip: colour drift within clips"] is False   # 2.7x: clothes that change
     assert met["motion within 20% of real train clips"] is True            # 1.02x the 7 the model learned
     assert met["no collapse: spread within a class within 20% of the real train clips'"] is True   # 21.0 / 22.4
     assert met["SWD, frames"] is True                                      # 1.16x / 1.11x / 1.05x
