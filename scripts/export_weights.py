@@ -101,7 +101,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--run", help="run folder (its model/ and checkpoints/)")
-    source.add_argument("--model", help="a model folder to re-measure as it is (its card's step count is kept)")
+    source.add_argument("--model", help="a model folder to re-measure as it is (give --steps to keep its card's step count)")
     parser.add_argument("--steps", default=None, help="the training steps to record (default: the run's checkpoint's; "
                         "a run that continued another model records the sum, e.g. '9000 (7000 + 2000)')")
     parser.add_argument("--classifier", default="weights/classifier", help="the evaluation classifier")
