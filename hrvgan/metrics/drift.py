@@ -28,7 +28,6 @@ import numpy as np
 from .longvideo import colour_histograms
 
 FRAMES = 4           # frames at each end of a clip whose colours are pooled
-DRIFTS = ("recoloured", "swapped")
 
 
 def _pooled(frames: np.ndarray) -> np.ndarray:
@@ -73,7 +72,7 @@ def recoloured(videos: np.ndarray, cast=(-20.0, -10.0, 40.0), threshold: float =
 def swapped(videos: np.ndarray, labels, groups) -> np.ndarray:
     """A performer who becomes someone else: every clip cross-faded, over the middle half of the clip, into a clip
     of another recording (``groups``: the video of each clip) of its class, the one of typical colour distance
-    (the median over the class's other recordings' clips, so not the clip's own mirrored twin)."""
+    (the median over the class's other recordings' clips: usually another performer, not the clip's mirrored twin)."""
     labels, groups = np.asarray(labels), np.asarray(groups)
     hists = colour_histograms(videos[:, 0])
     partner = np.empty(len(videos), int)
