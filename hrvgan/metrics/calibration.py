@@ -72,13 +72,20 @@ def _moving(videos: np.ndarray, threshold: float) -> np.ndarray:
     return moving[..., None]
 
 
+def passing(x: np.ndarray, threshold: float = 30) -> np.ndarray:
+    """Where a limb passes now: each pixel of float (N, T, H, W, 3) clips that differs from its usual (median over
+    the clip) colour by more than ``threshold`` in some channel, (N, T, H, W, 1) bool.  ``.any(axis=1)``: where one
+    passes at some moment of the clip (the swept region)."""
+    usual = np.median(x, axis=1, keepdims=True)
+    return np.abs(x - usual).max(axis=-1, keepdims=True) > threshold
+
+
 def fans(videos: np.ndarray, threshold: float = 30, strength: float = 0.4, pale: float = 235) -> np.ndarray:
     """Where a limb passes at some moment of the clip (a pixel that then differs from its usual, median, colour),
     in every frame where it is not there, blended towards a pale grey: the whitish, smooth fan along the sweep
     that generated arms leave.  The still body, never far from its median, is left alone."""
     x = videos.astype(np.float32)
-    usual = np.median(x, axis=1, keepdims=True)
-    present = np.abs(x - usual).max(axis=-1, keepdims=True) > threshold     # something passes here now
+    present = passing(x, threshold)                                          # something passes here now
     swept = present.any(axis=1, keepdims=True)                               # ... at some moment of the clip
     weight = strength * (swept & ~present)
     weight = gaussian_blur((weight * 255).round().astype(np.uint8).repeat(3, -1), sigma=1.0)[..., :1] / 255.0
@@ -107,22 +114,21 @@ def degraded_copies(videos: np.ndarray) -> dict[str, np.ndarray]:
     return {"real": videos, **{kind: degrade(videos, kind) for kind in DEGRADATIONS + MOTION_DEGRADATIONS + UNSEEN}}
 
 
-def calibrate(train: np.ndarray | dict, test: np.ndarray, swd_kwargs: dict | None = None, train_labels=None,
+def calibrate(copies: dict[str, np.ndarray], test: np.ndarray, swd_kwargs: dict | None = None, train_labels=None,
               test_labels=None, split: tuple | None = None) -> dict:
-    """SWD of real train clips and of each degraded copy against real test clips: whole frames and frame
-    differences, and restricted to moving regions (class by class when labels are given) the frames, differences
-    and each clip's still image (`swd.MOVING_VIEWS`).  ``train``: the clips, or the copies :func:`degraded_copies`
-    made of them.  With ``split`` = (early copies, early labels, late, late labels), the early clips of
-    `evaluate.time_split_clips` as :func:`degraded_copies` gives them, also the moving-region figures of those
-    copies against the late clips ("moving_*_late")."""
+    """SWD of real train clips and of each degraded copy (``copies``, as :func:`degraded_copies` gives them)
+    against real test clips: whole frames and frame differences, and restricted to moving regions (class by class
+    when labels are given) the frames, differences and each clip's still image (`swd.MOVING_VIEWS`).  With
+    ``split`` = (early copies, early labels, late, late labels), the early clips of `evaluate.time_split_clips` as
+    :func:`degraded_copies` gives them, also the moving-region figures of those copies against the late clips
+    ("moving_*_late")."""
     from .swd import MOVING_VIEWS, swd, swd_moving_by_class
 
     kw = swd_kwargs or {}
-    rows = train if isinstance(train, dict) else degraded_copies(train)
     table = {name: {"frames": swd(v, test, **kw), "motion": swd(v, test, motion=True, **kw),
                     **{f"moving_{kind}": swd_moving_by_class(v, train_labels, test, test_labels, **view, **kw)[0]
                        for kind, view in MOVING_VIEWS.items()}}
-             for name, v in rows.items()}
+             for name, v in copies.items()}
     if split is not None:
         early, early_labels, late, late_labels = split
         for name, v in early.items():

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .calibration import passing
 from .longvideo import colour_histograms
 
 FRAMES = 4           # frames at each end of a clip whose colours are pooled
@@ -64,8 +65,7 @@ def recoloured(videos: np.ndarray, cast=(-20.0, -10.0, 40.0), threshold: float =
     its median over the clip), a colour cast (blue up, red and green down) that grows from none to ``cast`` over
     the middle half of the clip; the wall and what stays still are left alone."""
     x = videos.astype(np.float32)
-    usual = np.median(x, axis=1, keepdims=True)
-    moving = (np.abs(x - usual).max(axis=-1, keepdims=True) > threshold).any(axis=1, keepdims=True)
+    moving = passing(x, threshold).any(axis=1, keepdims=True)
     return (x + moving * _ramp(x.shape[1]) * np.asarray(cast, np.float32)).round().clip(0, 255).astype(np.uint8)
 
 

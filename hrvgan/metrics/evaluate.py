@@ -64,11 +64,10 @@ def reference_clips(test: VideoDataset, train: VideoDataset, clips_per_video: in
     (``early``, ``late``; see :func:`time_split_clips`).  Each entry is (uint8 clips (N, T, H, W, 3), labels (N,))."""
     per_train = max(1, clips_per_video // 2)
     early_v, early_l, late_v, late_l = time_split_clips(train, per_train)
+    videos = np.repeat(np.arange(len(train)), per_train)         # per_train clips of each train video, in order
     return {"test": real_clips(test, clips_per_video), "train": real_clips(train, per_train),
             "early": (early_v, early_l), "late": (late_v, late_l),
-            # the train video of each train clip, and of each early clip
-            "train_videos": np.repeat(np.arange(len(train)), per_train),
-            "early_videos": np.repeat(np.arange(len(train)), per_train)}
+            "train_videos": videos, "early_videos": videos}        # the train video of each train / early clip
 
 
 def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str = "auto", num_samples: int = 256,
