@@ -875,3 +875,32 @@ def test_adv_weight_0_trains_a_predictor_by_its_pixel_losses_alone(tmp_path, wei
     assert "Loss/G/adv" not in logs and "Loss/G/mse" in logs
     with pytest.raises(ValueError, match="loss.adv_weight 0 leaves G only the pixel losses of prediction steps"):
         Trainer(tiny(tmp_path, weizmann, out="gen", loss__adv_weight=0.0, optim__mixed_precision="", run__resume="none"))
+
+
+def test_time_crop_shows_the_critic_windows_of_a_longer_looped_video(tmp_path, weizmann):
+    """loss.time_crop: G renders its looped code longer, and D sees each clip's own random window of the model's
+    length (a pair of the diversity term shares its window: they differ in z alone)."""
+    trainer = Trainer(tiny(tmp_path, weizmann, **{"loss__time_crop": 4, "loss__diversity_weight": 0.1,
+                                                  "model__g_noise": True}))
+    rendered, judged = [], []
+    forward, critic = trainer.G.forward, trainer.D.forward
+    trainer.G.forward = lambda *a, **k: (lambda out: (rendered.append(out[0].detach()), out)[1])(forward(*a, **k))
+    trainer.D.forward = lambda video, *a, **k: (judged.append(video.detach()), critic(video, *a, **k))[1]
+    clips, labels = torch.stack([trainer.dataset[i][0] for i in range(8)]), torch.arange(8) % 4
+    for _ in range(3):
+        trainer.d_step(iter([(clips[:4], labels[:4])]))
+        trainer.g_step(iter([(clips[4:], labels[4:])]))
+    def window(long, seen, i):   # where clip i of what D saw lies in its rendered video, or None
+        return next((o for o in range(5) if torch.equal(long[i, :, o:o + 8], seen[i].to(long.dtype))), None)
+
+    offsets = []
+    assert len(rendered) == 6 and all(v.shape[2] == 12 for v in rendered)   # 8 frames + 4: two more code steps
+    for long in rendered:   # each batch G made was judged (d_step's fake scores, then G's step), as windows of it
+        seen = next(v for v in judged if v.shape[0] == 4 and window(long, v, 0) is not None)
+        assert seen.shape[2] == 8
+        found = [window(long, seen, i) for i in range(4)]
+        assert None not in found and found[:2] == found[2:]               # pairs (0, 2), (1, 3) share their window
+        offsets += found
+    assert len(set(offsets)) > 1                                            # random windows, not one fixed cut
+    with pytest.raises(ValueError, match="multiple of 2"):
+        Trainer(tiny(tmp_path, weizmann, "odd", **{"loss__time_crop": 3}))

@@ -178,7 +178,8 @@ class Trainer:
             real, labels = next(data)
             z, noise = self.new_z(real.shape[0]), None
             if self.cfg.loss.paired:
-                real, labels, noise = pair_up(real, labels, self.G.make_noise(real.shape[0], device=acc.device))
+                real, labels, noise = pair_up(real, labels, self.G.make_noise(real.shape[0], device=acc.device,
+                                                                               frames=None if predict else self.loss.render_frames))
             with acc.autocast():
                 loss, logs = self.loss.generator_main(real, labels, z, predict, noise, self.rollout())
             acc.backward(loss)
