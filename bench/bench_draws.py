@@ -11,7 +11,8 @@ class accuracy, SWD of frames and of frame differences at every level against th
 moving-region SWD (frames, differences, still images) against the train videos' second halves, each beside
 real train<->test (or the train videos' first halves) read with the same descriptor draws; the coverage of
 the train videos (`metrics.coverage`: who is drawn), beside their own first halves; and the colour drift within
-clips (`metrics.drift`: whether a performer keeps its clothes), beside the real train clips.
+clips and the index bias (`metrics.drift`: whether a performer keeps its clothes, whether the phase of its action
+is tied to the frame index), beside the real train clips.
 """
 
 import argparse
@@ -23,7 +24,7 @@ from hrvgan import HRVGAN
 from hrvgan.data import VideoDataset
 from hrvgan.metrics.classifier import VideoClassifier, classify
 from hrvgan.metrics.coverage import coverage, first_per_class
-from hrvgan.metrics.drift import clip_drift
+from hrvgan.metrics.drift import clip_drift, index_bias
 from hrvgan.metrics.evaluate import reference_clips
 from hrvgan.metrics.swd import MOVING_VIEWS, swd, swd_moving_by_class
 
@@ -31,6 +32,7 @@ from hrvgan.metrics.swd import MOVING_VIEWS, swd, swd_moving_by_class
 REAL = "real train (vs test) / first halves (vs second)"
 COVERAGE = "coverage of the train videos' second halves %"
 DRIFT = "colour drift within clips x10³"
+BIAS = "index bias (grey levels)"
 
 
 def figures(whole, moving, moving_labels, test, late, draw_seed):
@@ -82,10 +84,12 @@ def main():
             rows[name].setdefault(COVERAGE, []).append([100 * coverage(late_v, late_l, cut, cut_labels)[0]])
             cut, cut_labels = first_per_class(videos, labels, train[1])       # as many per class as the train clips
             rows[name].setdefault(DRIFT, []).append([1e3 * clip_drift(cut, cut_labels)[0]])
+            rows[name].setdefault(BIAS, []).append([index_bias(cut, cut_labels)[0]])
         for key, value in figures(train[0], early_v, early_l, test[0], (late_v, late_l), seed).items():
             rows[REAL].setdefault(key, []).append(value)
         rows[REAL].setdefault(COVERAGE, []).append([100 * coverage(late_v, late_l, early_v, early_l)[0]])
         rows[REAL].setdefault(DRIFT, []).append([1e3 * clip_drift(*train)[0]])
+        rows[REAL].setdefault(BIAS, []).append([index_bias(*train)[0]])
         print(f"draw {k + 1}/{args.draws} done", flush=True)
     keys = list(rows[args.models[0]])
     print(f"\nmean ± sd over {args.draws} draws of {args.num_samples} videos; SWD x10³ finest / middle / coarsest level")

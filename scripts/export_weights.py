@@ -80,6 +80,11 @@ def check_targets(r: dict, generation: bool = True) -> list[tuple[str, str, bool
             rows.append(("colours kept over a clip: colour drift within clips (a class's first 4 frames against its "
                          "last 4) at most 1.5x the real train clips'", f"{drift:.4f} vs {real:.4f} ({drift / real:.2f}x)",
                          drift <= 1.5 * real))
+        if "index_bias_generated" in r:   # a phase tied to the frame index (metrics/drift.py)
+            bias, real = r["index_bias_generated"], r["index_bias_real_train"]
+            rows.append(("actions at every phase at every frame index: index bias (a class's mean first 4 frames "
+                         "against its mean last 4) at most 1.5x the real train clips'",
+                         f"{bias:.2f} vs {real:.2f} ({bias / real:.2f}x)", bias <= 1.5 * real))
     if "prediction_psnr" in r:   # issue #25: futures that keep their limbs
         gain = r["prediction_psnr"] - r["copy_last_psnr"]
         swd_ratio = r["swd_motion_prediction_vs_real"][0] / r["swd_motion_train_vs_test"][0]

@@ -164,6 +164,11 @@ def test_evaluate_cli_writes_every_key(tmp_path, weizmann):
     per_class = results["clip_drift_generated_per_class"]
     assert sorted(per_class) == ["bend", "jack", "wave1", "wave2"]
     assert results["clip_drift_generated"] == pytest.approx(np.mean(list(per_class.values())))
+    from hrvgan.metrics.drift import index_bias   # ... and the index bias, the same sets
+    assert results["index_bias_real_train"] == pytest.approx(index_bias(train_clips, train_labels)[0])
+    per_class = results["index_bias_generated_per_class"]
+    assert sorted(per_class) == ["bend", "jack", "wave1", "wave2"]
+    assert results["index_bias_generated"] == pytest.approx(np.mean(list(per_class.values())))
     assert "| Fréchet distance, real train vs real test |" in (tmp_path / "m.md").read_text()
     # --truncation samples as the demo's slider: near the class mean, a class's samples all but coincide.
     assert results["truncation"] == 1.0
@@ -270,7 +275,9 @@ def test_calibrate_cli_prints_the_swd_and_the_coverage_tables(weizmann, tmp_path
     table = json.loads(out.read_text())
     assert table["blur"]["frames"][0] > table["real"]["frames"][0]                 # SWD: blur reads worse
     assert table["coverage_late"]["collapsed (one video per class)"] < table["coverage_late"]["real"]
-    assert "| recoloured |" in text and table["clip_drift"]["recoloured"] > 3 * table["clip_drift"]["real"]
+    over_time = table["over_time"]                                                  # drift within clips, index bias
+    assert "| recoloured |" in text and over_time["recoloured"]["clip_drift"] > 3 * over_time["real"]["clip_drift"]
+    assert "| locked |" in text and over_time["locked"]["index_bias"] > 2 * over_time["real"]["index_bias"]
 
 
 def test_coverage_sees_a_collapse_onto_one_video_and_not_blur(weizmann):
@@ -319,12 +326,15 @@ def test_export_checks_every_pyramid_level_and_motion_and_spread_against_the_tra
            for what, _, ok in export.check_targets(r)}
     assert "no collapse: coverage of the train videos" not in met           # not measured, not claimed
     assert "colours kept over a clip: colour drift within clips" not in met
+    assert "actions at every phase at every frame index: index bias" not in met
     r.update(coverage_generated_vs_train_late=0.21, coverage_train_early_vs_train_late=1.0,
-             clip_drift_generated=0.0187, clip_drift_real_train=0.0069)
+             clip_drift_generated=0.0187, clip_drift_real_train=0.0069,
+             index_bias_generated=1.1, index_bias_real_train=0.79)
     met = {what.split(" (")[0].split(", every")[0] + (", 2nd halves" if "second halves" in what else ""): ok
            for what, _, ok in export.check_targets(r)}
     assert met["no collapse: coverage of the train videos"] is False       # 0.21x: one performer per class
     assert met["colours kept over a clip: colour drift within clips"] is False   # 2.7x: clothes that change
+    assert met["actions at every phase at every frame index: index bias"] is True  # 1.39x
     assert met["motion within 20% of real train clips"] is True            # 1.02x the 7 the model learned
     assert met["no collapse: spread within a class within 20% of the real train clips'"] is True   # 21.0 / 22.4
     assert met["SWD, frames"] is True                                      # 1.16x / 1.11x / 1.05x
@@ -401,7 +411,29 @@ def test_clip_drift_reads_colours_that_come_over_a_clip_not_where_they_are():
         clip_drift(clips.astype(np.float32))
 
 
-def test_clip_drift_sees_clothes_that_change_and_a_performer_swapped_but_not_flawed_frames(weizmann):
+def test_index_bias_reads_a_phase_tied_to_the_frame_index_not_the_motion_itself():
+    """A square going round 8 places: clips that start at every other place read exactly 0; the same clips all cut
+    at place 0 show places 0-3 in their first frames and 4-7 in their last, 4 pixels each at mean 200/4: 6.25."""
+    from hrvgan.metrics.drift import index_bias, locked
+
+    def clip(start):
+        x = np.zeros((8, 16, 16, 3), np.uint8)
+        for t in range(8):
+            p = (start + t) % 8
+            x[t, 4:6, 2 * p:2 * p + 2] = 200
+        return x
+
+    every_phase = np.stack([clip(s) for s in (0, 2, 4, 6)])
+    assert index_bias(every_phase)[0] == 0.0
+    one_phase = locked(every_phase, [7, 7, 7, 7])                            # one recording: its first clip, 4 times
+    assert np.array_equal(one_phase, np.stack([clip(0)] * 4))
+    mean, per_class = index_bias(np.concatenate([every_phase, one_phase]), [0] * 4 + [1] * 4)
+    assert per_class == {0: 0.0, 1: pytest.approx(200 / 4 * 32 / 256)} and mean == pytest.approx(6.25 / 2)
+    with pytest.raises(ValueError, match="uint8"):
+        index_bias(every_phase.astype(np.float32))
+
+
+def test_drift_and_index_bias_see_spoilt_time_but_not_flawed_frames(weizmann):
     """Calibration on the shipped real clips (8 frames, 32x32; full data in README): the drifts made on purpose
     read clearly more than the real clips, flaws of a frame about as much.  (Colour fringes are left out here: a
     histogram of this few pixels reads their extra colours as 1.9x real; on the full data 1.2x.)"""
@@ -413,8 +445,15 @@ def test_clip_drift_sees_clothes_that_change_and_a_performer_swapped_but_not_fla
     common = dict(frames=8, resolution=32, progress=False)
     refs = reference_clips(VideoDataset(weizmann, split="test", **common), VideoDataset(weizmann, split="train", **common))
     train, labels = refs["train"]
-    table = calibrate_drift(degraded_copies(train), labels, refs["train_videos"])
+    rows = calibrate_drift(degraded_copies(train), labels, refs["train_videos"])
+    table = {name: row["clip_drift"] for name, row in rows.items()}
     real = table["real"]
     assert table["recoloured"] > 5 * real and table["swapped"] > 1.4 * real, table      # 11.8x and 1.7x here
     for kind in ("blur", "half-resolution", "fans", "ghosts", "noise-free"):
         assert table[kind] < 1.4 * real, (kind, table)
+    # The index bias: clips of a recording all cut at one moment read clearly more (2.6x here, 5.3x on the full
+    # data), every flaw of a frame no more than real.
+    bias = {name: row["index_bias"] for name, row in rows.items()}
+    assert bias["locked"] > 2 * bias["real"], bias
+    for kind in ("blur", "fringes", "half-resolution", "fans", "ghosts", "noise-free"):
+        assert bias[kind] < 1.2 * bias["real"], (kind, bias)

@@ -22,7 +22,7 @@ from ..pipeline import HRVGAN
 from ..video import to_float, to_uint8
 from .classifier import VideoClassifier, classify
 from .coverage import coverage, first_per_class
-from .drift import clip_drift
+from .drift import clip_drift, index_bias
 from .scores import frechet_distance, inception_score, motion
 from .swd import MOVING_VIEWS, swd, swd_moving_by_class
 from .table import markdown_table
@@ -155,6 +155,12 @@ def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str 
     results["clip_drift_real_train"] = clip_drift(train_videos, train_labels if mc.conditional else None)[0]
     if mc.conditional:
         results["clip_drift_generated_per_class"] = {mc.class_names[c]: v for c, v in per_class.items()}
+    # ... and whether the phase of the action is tied to the frame index: their mean first frames against their
+    # mean last frames, the same sets.
+    results["index_bias_generated"], per_class = index_bias(gen, gen_labels)
+    results["index_bias_real_train"] = index_bias(train_videos, train_labels if mc.conditional else None)[0]
+    if mc.conditional:
+        results["index_bias_generated_per_class"] = {mc.class_names[c]: v for c, v in per_class.items()}
     # Both real spreads: the test split has 2 performers, the train split (what G learned) 7, so the
     # test clips of a class are less spread out than the distribution G imitates.
     results["diversity_generated"], results["diversity_real_test"], results["diversity_real_train"] = (

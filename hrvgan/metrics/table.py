@@ -40,6 +40,9 @@ TABLE_ROWS = [
      "clip_drift_generated", "{:.3f}"),
     ("Colour drift within clips, real train clips (cut at random moments: the same colours at both ends)",
      "clip_drift_real_train", "{:.3f}"),
+    ("Index bias (a class's mean first 4 frames against its mean last 4, grey levels: a phase tied to the frame "
+     "index), generated", "index_bias_generated", "{:.2f}"),
+    ("Index bias, real train clips (they start at every phase)", "index_bias_real_train", "{:.2f}"),
     ("Prediction PSNR (dB), mean over predicted frames", "prediction_psnr", "{:.2f}"),
     ("Baseline PSNR: copy the last context frame", "copy_last_psnr", "{:.2f}"),
     ("Baseline PSNR: repeat the context", "repeat_context_psnr", "{:.2f}"),
