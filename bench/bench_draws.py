@@ -60,6 +60,10 @@ def main():
     parser.add_argument("--classifier", default="weights/classifier", help="the class-accuracy classifier")
     parser.add_argument("--draws", type=int, default=4, help="draws of --num_samples videos each")
     parser.add_argument("--num_samples", type=int, default=256, help="videos per draw, as evaluate")
+    parser.add_argument("--windows", action="store_true",
+                        help="read each video as a random window of the model's length within its loop (twice its "
+                             "length rendered, `sample(num_frames=...)`): how a model trained with loss.time_crop is "
+                             "meant to be read, and where a model trained without it shows its loop's join")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     models = {name: HRVGAN.from_pretrained(name) for name in args.models}
@@ -75,7 +79,14 @@ def main():
         seed = 1000 * k
         for name, model in models.items():
             labels = np.arange(args.num_samples) % model.config.num_classes
-            videos = model.sample(classes=labels.tolist(), seeds=list(range(seed, seed + args.num_samples)))
+            seeds = list(range(seed, seed + args.num_samples))
+            if args.windows:
+                frames = model.config.frames
+                long = model.sample(classes=labels.tolist(), seeds=seeds, num_frames=2 * frames)
+                start = np.random.default_rng(seed).integers(0, frames + 1, len(long))
+                videos = np.stack([v[s:s + frames] for v, s in zip(long, start)])
+            else:
+                videos = model.sample(classes=labels.tolist(), seeds=seeds)
             rows[name].setdefault("class accuracy %", []).append(
                 [100 * float((classify(classifier, videos)[0].argmax(1) == labels).mean())])
             for key, value in figures(videos, videos, labels, test[0], (late_v, late_l), seed).items():
