@@ -61,9 +61,9 @@ def main():
     parser.add_argument("--draws", type=int, default=4, help="draws of --num_samples videos each")
     parser.add_argument("--num_samples", type=int, default=256, help="videos per draw, as evaluate")
     parser.add_argument("--windows", action="store_true",
-                        help="read each video as a random window of the model's length within its loop (twice its "
-                             "length rendered, `sample(num_frames=...)`): how a model trained with loss.time_crop is "
-                             "meant to be read, and where a model trained without it shows its loop's join")
+                        help="read each video of a model without time_crop as a random window of its length within "
+                             "its loop (twice its length rendered, `sample(num_frames=...)`), as a model with "
+                             "time_crop samples: every phase at every frame index, and the loop's join in most windows")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     models = {name: HRVGAN.from_pretrained(name) for name in args.models}
@@ -80,7 +80,7 @@ def main():
         for name, model in models.items():
             labels = np.arange(args.num_samples) % model.config.num_classes
             seeds = list(range(seed, seed + args.num_samples))
-            if args.windows:
+            if args.windows and not model.config.time_crop:   # a time-cropped model samples its own window
                 frames = model.config.frames
                 long = model.sample(classes=labels.tolist(), seeds=seeds, num_frames=2 * frames)
                 start = np.random.default_rng(seed).integers(0, frames + 1, len(long))

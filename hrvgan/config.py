@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 BASE_SIZE = 4  # the transposed conv turns the latent into a 4x4x4 volume (Table 1, row 2)
-FORMAT_VERSION = 5  # config.json's layout: 2 to 5 record every field of their day (and this number); 1 had no version
+FORMAT_VERSION = 6  # config.json's layout: 2 to 6 record every field of their day (and this number); 1 had no version
 
 # name -> fields.  Stage lists run from the first stage after the 4x4x4 input to the last.
 PRESETS: dict[str, dict] = {
@@ -180,6 +180,10 @@ class ModelConfig:
     g_noise: bool = option(False, "G adds fresh per-pixel noise after each conv, scaled per channel (StyleGAN)")
     d_patch: bool = option(False, "D also scores every neighbourhood of ~14 pixels (PatchGAN head): local texture")
     g_background: bool = option(False, "G composites its frames over one still frame of a 2-D stream, per-pixel mask (VGAN)")
+    time_crop: int = option(0, "G renders its code looped this many frames longer than its length, and a video is a "
+                               "window of it: in training a random one (D sees every phase at every frame index, and "
+                               "the loop's join), in sampling one drawn from the seed; a multiple of frames / 4 "
+                               "(0 = the code's start, every video)", low=0)
 
     def __post_init__(self):
         check_fields(self)
@@ -218,6 +222,12 @@ class ModelConfig:
         if self.warp_support and not (self.warp and self.context_frames):
             raise ValueError(f"warp_support {self.warp_support} limits a predicted flow: it needs warp: true and "
                              "context_frames > 0 (or set it to 0).")
+        if self.time_crop % (self.frames // BASE_SIZE):
+            raise ValueError(f"time_crop must be a multiple of {self.frames // BASE_SIZE} (the frames one step of the "
+                             f"{BASE_SIZE}-step code makes), got {self.time_crop}.")
+        if self.time_crop and self.context_frames:
+            raise ValueError("time_crop windows a generated video; a prediction model continues its context where it "
+                             "ends: set time_crop to 0 or context_frames to 0.")
         if self.warp_prior and not (self.warp and self.context_frames >= 2):
             raise ValueError("warp_prior carries the context's last motion on: it needs warp: true and context_frames >= 2 "
                              "(two frames to see a motion in), or set it to false.")
@@ -294,5 +304,6 @@ class ModelConfig:
 
 # Fields that older config.json files may lack, by their format_version: each default is what a model without
 # that field was built as.
-ADDED_SINCE = {1: {"motion_strides", "g_background", "warp_support", "warp_prior"},
-               2: {"g_background", "warp_support", "warp_prior"}, 3: {"warp_support", "warp_prior"}, 4: {"warp_prior"}}
+ADDED_SINCE = {1: {"motion_strides", "g_background", "warp_support", "warp_prior", "time_crop"},
+               2: {"g_background", "warp_support", "warp_prior", "time_crop"}, 3: {"warp_support", "warp_prior", "time_crop"},
+               4: {"warp_prior", "time_crop"}, 5: {"time_crop"}}

@@ -508,6 +508,13 @@ def loop_code(code: torch.Tensor, steps: int) -> torch.Tensor:
     return code[:, :, [i % code.shape[2] for i in range(steps)]]
 
 
+def time_window(video: torch.Tensor, offsets: torch.Tensor, frames: int) -> torch.Tensor:
+    """(B, C, T, ...) -> (B, C, frames, ...): frames offsets[i] .. offsets[i] + frames - 1 of each video i."""
+    index = offsets.view(-1, 1) + torch.arange(frames, device=video.device)                # (B, frames)
+    index = index.view(*index.shape[:1], 1, frames, *([1] * (video.ndim - 3)))
+    return video.gather(2, index.expand(-1, video.shape[1], -1, *video.shape[3:]))
+
+
 def frame_differences(video: torch.Tensor, stride: int = 1) -> torch.Tensor:
     """(B, C, T, H, W) -> each frame minus the one ``stride`` frames before it; the first ``stride`` are zero."""
     return F.pad(video[:, :, stride:] - video[:, :, :-stride], (0, 0, 0, 0, stride, 0))

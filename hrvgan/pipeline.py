@@ -18,7 +18,7 @@ from torch import nn
 
 from .config import BASE_SIZE, ModelConfig
 from .inputs import InputError, check_extend, check_mode, check_num_frames, check_seed, check_steps, check_truncation
-from .networks import Generator
+from .networks import Generator, time_window
 from .video import resize_video, to_float, to_uint8
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,9 @@ WEIGHTS_NAME = "model.safetensors"
 CARD_NAME = "README.md"
 PICKLE_NAMES = ("pytorch_model.bin", "model.pt", "model.pth", "model.ckpt")
 NOISE_STREAM = 2**63  # a seed's noise inputs come from seed | NOISE_STREAM: never another seed's z
+WINDOW_STREAM = 3     # a time-cropped model's window start: SeedSequence([seed, 3]) (step_seed uses steps 1, 2, ...; no
+                      # video is longer than 1024 frames, 128 steps, but the streams are apart anyway: a 2-entry entropy
+                      # of another value)
 CHUNK = 4  # videos per generator call; fixed so that output never depends on the batch
 # Predictions run in chunks of 2: a long video calls the predictor once per 8 frames, mostly for one video, and
 # a chunk of 4 would pay for 3 copies.  Not 1: PyTorch's CPU Conv3d takes a slow path (slow_conv3d, ~4x) at batch 1.
@@ -48,6 +51,12 @@ def noise_generator(seed: int) -> torch.Generator:
 def step_seed(seed: int, step: int) -> int:
     """The seed of continuation step ``step`` (1, 2, ...) of a long video made from ``seed``: its own stream."""
     return int(np.random.SeedSequence([check_seed(seed), step]).generate_state(1)[0]) & 0x7FFFFFFF
+
+
+def window_start(seed: int, slack: int) -> int:
+    """Where the video of ``seed`` starts within the looped code of a model trained on windows of it
+    (``ModelConfig.time_crop`` = ``slack``): 0 to ``slack``, drawn from the seed, apart from its z and noise."""
+    return int(np.random.SeedSequence([check_seed(seed), WINDOW_STREAM]).generate_state(1)[0] % (slack + 1))
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
@@ -141,25 +150,32 @@ class HRVGAN(
         positions in a batch, so a seed gives the same video however many are asked for.
 
         ``frames``: longer videos rendered in one pass (`Generator.forward`), ``progress(videos_done, n)``
-        after each chunk.
+        after each chunk.  A model trained on windows of its loop (``time_crop``) renders ``time_crop`` frames more
+        and video i is the window that `window_start` draws from ``noise_seeds[i]``.
         """
         truncation = check_truncation(truncation)
         n, out = z.shape[0], []
         noise_seeds = [0] * n if noise_seeds is None else [check_seed(s) for s in noise_seeds]
         if len(noise_seeds) != n:
             raise ValueError(f"got {len(noise_seeds)} noise seeds for {n} latents; give one per video.")
+        slack = self.config.time_crop if context is None else 0
+        want = frames or self.config.frames
+        render = want + slack if slack else frames
         for i in range(0, n, chunk):
             zc = z[i:i + chunk]
             lab = None if labels is None else labels[i:i + chunk]
             ctx = None if context is None else context[i:i + chunk]
             pad = chunk - zc.shape[0]
-            noise = self._noise(noise_seeds[i:i + chunk] + noise_seeds[i:i + 1] * pad, frames)
+            seeds = noise_seeds[i:i + chunk] + noise_seeds[i:i + 1] * pad
+            noise = self._noise(seeds, render)
             if pad:
                 zc = torch.cat([zc, zc[:1].expand(pad, -1)])
                 lab = None if lab is None else torch.cat([lab, lab[:1].expand(pad, *lab.shape[1:])])
                 ctx = None if ctx is None else torch.cat([ctx, ctx[:1].expand(pad, *ctx.shape[1:])])
             video = self.generator(zc.to(self.device), None if lab is None else lab.to(self.device), truncation=truncation,
-                                   context=None if ctx is None else ctx.to(self.device), noise=noise, frames=frames)
+                                   context=None if ctx is None else ctx.to(self.device), noise=noise, frames=render)
+            if slack:
+                video = time_window(video, torch.tensor([window_start(s, slack) for s in seeds], device=video.device), want)
             out.append(to_uint8(video[:chunk - pad]))
             if progress is not None:
                 progress(i + len(out[-1]), n)
@@ -246,6 +262,11 @@ class HRVGAN(
           grey level; towards frame 16 they differ, as the code goes on where the short sample's ends.
         - ``"predict"``: the first frames are exactly the short sample, then `extender`, a prediction model,
           continues them 8 frames at a time (see `extend`): a future of its own, but today its limbs melt.
+
+        A model trained on windows of its loop (``config.time_crop``) renders that many frames more and shows the
+        window its seed draws (`window_start`): a video starts at any phase of the action, as real clips do.  A
+        long video is the same window, longer: its first frames are the short sample's, up to a few frames before
+        where the short one's render ends.
 
         ``progress(frames_done, num_frames)`` is called as the work goes (with loop: as each chunk of videos is made).
         """

@@ -268,6 +268,8 @@ def test_damaged_weights_are_refused(tiny_folder, damage, match):
     (lambda c: c.pop("g_background"), "lacks g_background"),                # a version-5 file needs it
     (lambda c: c.pop("warp_support"), "lacks warp_support"),
     (lambda c: c.pop("warp_prior"), "lacks warp_prior"),
+    (lambda c: c.pop("time_crop"), "lacks time_crop"),                      # a version-6 file needs it
+    (lambda c: c.update(format_version=5) or c.pop("warp_prior"), "lacks warp_prior"),  # version 5 had it
     (lambda c: c.update(format_version=4) or c.pop("warp_support"), "lacks warp_support"),  # version 4 had it
     (lambda c: c.update(format_version=3) or c.pop("g_background"), "lacks g_background"),  # and a version-3 one
 ])
@@ -275,11 +277,57 @@ def test_config_json_is_checked_field_by_field(tiny_folder, edit, match):
     import json
     path = tiny_folder / "config.json"
     config = json.loads(path.read_text())
-    assert config["format_version"] == 5 and "warp_prior" in config       # written with a version and every field
+    assert config["format_version"] == 6 and "time_crop" in config       # written with a version and every field
     edit(config)
     path.write_text(json.dumps(config))
     with pytest.raises(ValueError, match=match):
         HRVGAN.from_pretrained(tiny_folder)
+
+
+def test_a_model_trained_on_windows_of_its_loop_samples_the_window_its_seed_draws(tmp_path):
+    """time_crop: a video is the window of the looped code that the seed draws (the same in any batch, along an
+    interpolation, and at the start of a long video), and seeds draw different windows; a config without the field
+    (format 5, v7's) loads as a model read from the code's start."""
+    from hrvgan.pipeline import latent, window_start
+
+    torch.manual_seed(0)
+    model = HRVGAN(ModelConfig.from_preset("tiny", class_names=["wave", "jack"], g_noise=True, time_crop=8))
+    with torch.no_grad():
+        for stage in model.generator.stages:
+            stage.noise_strength.fill_(1.0)
+    seeds = list(range(12))
+    starts = [window_start(s, 8) for s in seeds]
+    assert len(set(starts)) > 3 and all(0 <= s <= 8 for s in starts)
+    videos = model.sample(classes="jack", seeds=seeds)
+    assert videos.shape == (12, 8, 32, 32, 3)
+    for i in (0, 5):
+        alone = model.sample(classes="jack", seeds=seeds[i])[0]
+        assert np.array_equal(videos[i], alone)                                  # any batch
+        with torch.no_grad():                                                    # the window of a 16-frame render
+            long = model.generator(latent(seeds[i], 16)[None], torch.tensor([1]), noise=model._noise([seeds[i]], 16),
+                                   frames=16)
+        from hrvgan.video import to_uint8
+        assert np.array_equal(to_uint8(long)[0, starts[i]:starts[i] + 8], videos[i])
+    path = model.interpolate(3, 3, steps=2, class_a="jack")
+    assert np.array_equal(path[0], videos[3]) and np.array_equal(path[1], videos[3])
+    # A long video is a window of a longer render from the same start: it begins as the short sample, until the
+    # short one's render ends (replicate padding there reaches a few frames back).
+    longer = model.sample(classes="jack", seeds=seeds, num_frames=24)
+    assert longer.shape == (12, 24, 32, 32, 3)
+    first = [i for i in range(12) if starts[i] == 0]
+    assert first and np.abs(longer[first, :4].astype(int) - videos[first, :4]).max() <= 1
+    model.save_pretrained(tmp_path / "m")
+    assert np.array_equal(HRVGAN.from_pretrained(tmp_path / "m").sample(classes="jack", seeds=seeds), videos)
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    config.pop("time_crop")
+    config["format_version"] = 5
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    start = HRVGAN.from_pretrained(tmp_path / "m")
+    assert start.config.time_crop == 0 and not np.array_equal(start.sample(classes="jack", seeds=seeds), videos)
+    with pytest.raises(ValueError, match="time_crop must be a multiple of 2"):
+        ModelConfig.from_preset("tiny", time_crop=3)
+    with pytest.raises(ValueError, match="a prediction model continues its context"):
+        ModelConfig.from_preset("tiny", time_crop=2, context_frames=4)
 
 
 def test_a_version_2_config_without_g_background_loads_as_it_was_built(tiny_folder):

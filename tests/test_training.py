@@ -878,9 +878,9 @@ def test_adv_weight_0_trains_a_predictor_by_its_pixel_losses_alone(tmp_path, wei
 
 
 def test_time_crop_shows_the_critic_windows_of_a_longer_looped_video(tmp_path, weizmann):
-    """loss.time_crop: G renders its looped code longer, and D sees each clip's own random window of the model's
+    """model.time_crop: G renders its looped code longer, and D sees each clip's own random window of the model's
     length (a pair of the diversity term shares its window: they differ in z alone)."""
-    trainer = Trainer(tiny(tmp_path, weizmann, **{"loss__time_crop": 4, "loss__diversity_weight": 0.1,
+    trainer = Trainer(tiny(tmp_path, weizmann, **{"model__time_crop": 4, "loss__diversity_weight": 0.1,
                                                   "model__g_noise": True}))
     rendered, judged = [], []
     forward, critic = trainer.G.forward, trainer.D.forward
@@ -903,4 +903,4 @@ def test_time_crop_shows_the_critic_windows_of_a_longer_looped_video(tmp_path, w
         offsets += found
     assert len(set(offsets)) > 1                                            # random windows, not one fixed cut
     with pytest.raises(ValueError, match="multiple of 2"):
-        Trainer(tiny(tmp_path, weizmann, "odd", **{"loss__time_crop": 3}))
+        Trainer(tiny(tmp_path, weizmann, "odd", **{"model__time_crop": 3}))

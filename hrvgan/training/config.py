@@ -74,9 +74,6 @@ class LossConfig(Section):
     background_start: int = option(0, "g_background: the mask is held at 1 (the plain generator; the still stream idle) "
                                    "until this step, then starts at 0.95: the video first, the wall behind it after (runs from scratch; "
                                    "a warm start, --init_from, is not held)", low=0)
-    time_crop: int = option(0, "generation steps: G renders this many frames more than its length (its code looped, "
-                                "as long videos are made) and D sees a random window of its length: every phase comes "
-                                "at every frame index, and the loop's join is trained (a multiple of frames / 4)", low=0)
     augment: str = option("", "DiffAugment before D: comma-separated color,translation,cutout ('' = none)")
     generation_prob: float = option(0.5, "prediction models: share of steps with the context dropped", low=0.0, high=0.999)
     rollout_prob: float = option(0.0, "prediction steps: share that continue the model's own prediction, not real frames "

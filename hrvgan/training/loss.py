@@ -13,8 +13,7 @@ from __future__ import annotations
 import torch
 
 from .. import augment, losses
-from ..config import BASE_SIZE
-from ..networks import Discriminator, Generator
+from ..networks import Discriminator, Generator, time_window
 from .config import LossConfig
 
 
@@ -23,14 +22,8 @@ class GANLoss:
         self.G, self.D, self.cfg = G, D, cfg
         self.context_frames = G.config.context_frames
         # Generation steps render the looped code this long (LongVideoGAN's random temporal crops, on the loop).
-        self.render_frames = G.config.frames + cfg.time_crop
-        per_step = G.config.frames // BASE_SIZE
-        if cfg.time_crop % per_step:
-            raise ValueError(f"loss.time_crop must be a multiple of {per_step} (the frames one step of the "
-                             f"{BASE_SIZE}-step code makes); got {cfg.time_crop}.")
-        if cfg.time_crop and self.context_frames:
-            raise ValueError("loss.time_crop: a prediction model's generation steps share its critic with prediction "
-                             "steps; train time crops on a generation-only model (model.context_frames 0).")
+        self.time_crop = G.config.time_crop
+        self.render_frames = G.config.frames + self.time_crop
 
     def context(self, real: torch.Tensor, labels, rollout: int) -> torch.Tensor:
         """The context X of a prediction step: the real clip's first m frames, or (``rollout`` = k > 0) what G
@@ -56,12 +49,12 @@ class GANLoss:
         ``layers``: (clips, the mask of a ``g_background`` model's drawn stream or None, a warping prediction's
         moved layer for the predicted frames or None)."""
         if not predict:
-            if not self.cfg.time_crop:
+            if not self.time_crop:
                 out, mask = self.G(z, labels, noise=noise, return_mask=True)
                 return (out, mask, None) if layers else out
             frames = self.G.config.frames
             out, mask = self.G(z, labels, noise=noise, return_mask=True, frames=self.render_frames)
-            offsets = torch.randint(0, self.cfg.time_crop + 1, (out.shape[0],), device=out.device)
+            offsets = torch.randint(0, self.time_crop + 1, (out.shape[0],), device=out.device)
             if self.cfg.paired:  # a pair differs in z alone: the same window
                 half = out.shape[0] // 2
                 offsets[half:2 * half] = offsets[:half]
@@ -145,9 +138,3 @@ def pair_up(real: torch.Tensor, labels, noise: list | None) -> tuple:
     twice = lambda x: torch.cat([x[:half], x[:half], x[2 * half:]])  # noqa: E731
     return twice(real), None if labels is None else twice(labels), None if noise is None else [twice(n) for n in noise]
 
-
-def time_window(video: torch.Tensor, offsets: torch.Tensor, frames: int) -> torch.Tensor:
-    """(B, C, T, ...) -> (B, C, frames, ...): frames offsets[i] .. offsets[i] + frames - 1 of each video i."""
-    index = offsets.view(-1, 1) + torch.arange(frames, device=video.device)                # (B, frames)
-    index = index.view(*index.shape[:1], 1, frames, *([1] * (video.ndim - 3)))
-    return video.gather(2, index.expand(-1, video.shape[1], -1, *video.shape[3:]))
