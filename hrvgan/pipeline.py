@@ -28,9 +28,7 @@ WEIGHTS_NAME = "model.safetensors"
 CARD_NAME = "README.md"
 PICKLE_NAMES = ("pytorch_model.bin", "model.pt", "model.pth", "model.ckpt")
 NOISE_STREAM = 2**63  # a seed's noise inputs come from seed | NOISE_STREAM: never another seed's z
-WINDOW_STREAM = 3     # a time-cropped model's window start: SeedSequence([seed, 3]) (step_seed uses steps 1, 2, ...; no
-                      # video is longer than 1024 frames, 128 steps, but the streams are apart anyway: a 2-entry entropy
-                      # of another value)
+WINDOW_STREAM = 0     # a time-cropped model's window start: SeedSequence([seed, 0]), where step_seed's steps are 1, 2, ...
 CHUNK = 4  # videos per generator call; fixed so that output never depends on the batch
 # Predictions run in chunks of 2: a long video calls the predictor once per 8 frames, mostly for one video, and
 # a chunk of 4 would pay for 3 copies.  Not 1: PyTorch's CPU Conv3d takes a slow path (slow_conv3d, ~4x) at batch 1.

@@ -137,4 +137,3 @@ def pair_up(real: torch.Tensor, labels, noise: list | None) -> tuple:
     half = real.shape[0] // 2
     twice = lambda x: torch.cat([x[:half], x[:half], x[2 * half:]])  # noqa: E731
     return twice(real), None if labels is None else twice(labels), None if noise is None else [twice(n) for n in noise]
-
