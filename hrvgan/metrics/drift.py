@@ -44,21 +44,24 @@ def _pooled(frames: np.ndarray) -> np.ndarray:
     return colour_histograms(frames.reshape(1, -1, frames.shape[-2], 3))[0]
 
 
-def clip_drift(videos: np.ndarray, labels=None, frames: int = FRAMES) -> tuple[float, dict]:
-    """1 - histogram intersection of the pooled colours of every clip's first ``frames`` frames with those of its
-    last ``frames``, class by class -> (mean over classes, {class: drift}).  Labels None: one class."""
+def _ends_by_class(videos: np.ndarray, labels, frames: int, compare) -> tuple[float, dict]:
+    """``compare(first, last)`` of each class's clips' first and last ``frames`` frames -> (mean over classes,
+    {class: value}).  Labels None: one class."""
     if videos.dtype != np.uint8 or videos.ndim != 5 or videos.shape[-1] != 3:
         raise ValueError(f"expected uint8 videos shaped (N, T, H, W, 3), got {videos.dtype} {videos.shape}.")
     frames = min(frames, videos.shape[1] // 2)
     if frames < 1:
-        raise ValueError(f"clip drift compares a clip's first frames with its last: got clips of {videos.shape[1]} frame.")
+        raise ValueError(f"these figures compare a clip's first frames with its last: got clips of {videos.shape[1]} frame.")
     labels = np.zeros(len(videos), int) if labels is None else np.asarray(labels)
-    per_class = {}
-    for c in np.unique(labels):
-        clips = videos[labels == c]
-        first, last = _pooled(clips[:, :frames]), _pooled(clips[:, -frames:])
-        per_class[int(c)] = float(1.0 - np.minimum(first, last).sum())
+    per_class = {int(c): float(compare(videos[labels == c, :frames], videos[labels == c, -frames:]))
+                 for c in np.unique(labels)}
     return float(np.mean(list(per_class.values()))), per_class
+
+
+def clip_drift(videos: np.ndarray, labels=None, frames: int = FRAMES) -> tuple[float, dict]:
+    """1 - histogram intersection of the pooled colours of every clip's first ``frames`` frames with those of its
+    last ``frames``, class by class -> (mean over classes, {class: drift}).  Labels None: one class."""
+    return _ends_by_class(videos, labels, frames, lambda a, b: 1.0 - np.minimum(_pooled(a), _pooled(b)).sum())
 
 
 def index_bias(videos: np.ndarray, labels=None, frames: int = FRAMES) -> tuple[float, dict]:
@@ -67,17 +70,8 @@ def index_bias(videos: np.ndarray, labels=None, frames: int = FRAMES) -> tuple[f
     -> (mean over classes, {class: bias}).  Real clips start at every phase, so only sampling noise is left (it
     falls as 1 / sqrt(clips): compare sets of equal size); clips that all end with their arms up read it, whatever
     colour they are.  Labels None: one class."""
-    if videos.dtype != np.uint8 or videos.ndim != 5 or videos.shape[-1] != 3 or videos.shape[1] < 2:
-        raise ValueError(f"expected uint8 videos of at least 2 frames shaped (N, T, H, W, 3), got {videos.dtype} {videos.shape}.")
-    frames = min(frames, videos.shape[1] // 2)
-    labels = np.zeros(len(videos), int) if labels is None else np.asarray(labels)
-    per_class = {}
-    for c in np.unique(labels):
-        clips = videos[labels == c]
-        first = clips[:, :frames].mean(axis=(0, 1), dtype=np.float64)
-        last = clips[:, -frames:].mean(axis=(0, 1), dtype=np.float64)
-        per_class[int(c)] = float(np.abs(first - last).mean())
-    return float(np.mean(list(per_class.values()))), per_class
+    mean = lambda x: x.mean(axis=(0, 1), dtype=np.float64)  # noqa: E731  the class's mean frame over these frames
+    return _ends_by_class(videos, labels, frames, lambda a, b: np.abs(mean(a) - mean(b)).mean())
 
 
 # --- real clips that drift on purpose ------------------------------------------------------------------
