@@ -180,18 +180,19 @@ class HRVGAN(
         return np.concatenate(out)
 
     def _noise(self, seeds: list[int], frames: int | None = None) -> list[torch.Tensor] | None:
-        """A seed's noise inputs.  A longer video's begin with the short sample's own (the same grain over the first
-        frames); the rest come from the seed's continuation stream."""
+        """A seed's noise inputs.  A longer video's come in blocks of the model's length: the short sample's own,
+        then block k from the seed's stream ``step_seed(seed, k)``, so the grain of a frame does not depend on how
+        long the video is."""
         if not self.config.g_noise:
             return None
-        g = self.generator
+        g, length = self.generator, self.config.frames
 
         def one(seed):
             short = g.make_noise(1, noise_generator(seed))
-            if frames is None or frames == self.config.frames:
+            if frames is None or frames == length:
                 return short
-            rest = g.make_noise(1, noise_generator(step_seed(seed, 1)), frames=frames)
-            return [torch.cat([a, b[:, :, a.shape[2]:]], dim=2) for a, b in zip(short, rest)]
+            blocks = [short] + [g.make_noise(1, noise_generator(step_seed(seed, k))) for k in range(1, -(-frames // length))]
+            return [torch.cat(stage, dim=2)[:, :, :shape[1]] for stage, shape in zip(zip(*blocks), g.noise_shapes(frames))]
         per_video = [one(s) for s in seeds]
         return [torch.cat(stage) for stage in zip(*per_video)]
 
