@@ -511,8 +511,8 @@ def loop_code(code: torch.Tensor, steps: int) -> torch.Tensor:
 def time_window(video: torch.Tensor, offsets: torch.Tensor, frames: int) -> torch.Tensor:
     """(B, C, T, ...) -> (B, C, frames, ...): frames offsets[i] .. offsets[i] + frames - 1 of each video i."""
     index = offsets.view(-1, 1) + torch.arange(frames, device=video.device)                # (B, frames)
-    index = index.view(*index.shape[:1], 1, frames, *([1] * (video.ndim - 3)))
-    return video.gather(2, index.expand(-1, video.shape[1], -1, *video.shape[3:]))
+    index = index.view(-1, 1, frames, *([1] * (video.ndim - 3))).expand(-1, video.shape[1], -1, *video.shape[3:])
+    return video.gather(2, index)
 
 
 def frame_differences(video: torch.Tensor, stride: int = 1) -> torch.Tensor:

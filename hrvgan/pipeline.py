@@ -158,7 +158,7 @@ class HRVGAN(
             raise ValueError(f"got {len(noise_seeds)} noise seeds for {n} latents; give one per video.")
         slack = self.config.time_crop if context is None else 0
         want = frames or self.config.frames
-        render = want + slack if slack else frames
+        render = want + slack
         for i in range(0, n, chunk):
             zc = z[i:i + chunk]
             lab = None if labels is None else labels[i:i + chunk]

@@ -289,6 +289,7 @@ def test_a_model_trained_on_windows_of_its_loop_samples_the_window_its_seed_draw
     interpolation, and at the start of a long video), and seeds draw different windows; a config without the field
     (format 5, v7's) loads as a model read from the code's start."""
     from hrvgan.pipeline import latent, window_start
+    from hrvgan.video import to_uint8
 
     torch.manual_seed(0)
     model = HRVGAN(ModelConfig.from_preset("tiny", class_names=["wave", "jack"], g_noise=True, time_crop=8))
@@ -306,7 +307,6 @@ def test_a_model_trained_on_windows_of_its_loop_samples_the_window_its_seed_draw
         with torch.no_grad():                                                    # the window of a 16-frame render
             long = model.generator(latent(seeds[i], 16)[None], torch.tensor([1]), noise=model._noise([seeds[i]], 16),
                                    frames=16)
-        from hrvgan.video import to_uint8
         assert np.array_equal(to_uint8(long)[0, starts[i]:starts[i] + 8], videos[i])
     path = model.interpolate(3, 3, steps=2, class_a="jack")
     assert np.array_equal(path[0], videos[3]) and np.array_equal(path[1], videos[3])

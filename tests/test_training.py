@@ -890,6 +890,7 @@ def test_time_crop_shows_the_critic_windows_of_a_longer_looped_video(tmp_path, w
     for _ in range(3):
         trainer.d_step(iter([(clips[:4], labels[:4])]))
         trainer.g_step(iter([(clips[4:], labels[4:])]))
+
     def window(long, seen, i):   # where clip i of what D saw lies in its rendered video, or None
         return next((o for o in range(5) if torch.equal(long[i, :, o:o + 8], seen[i].to(long.dtype))), None)
 

@@ -49,17 +49,14 @@ class GANLoss:
         ``layers``: (clips, the mask of a ``g_background`` model's drawn stream or None, a warping prediction's
         moved layer for the predicted frames or None)."""
         if not predict:
-            if not self.time_crop:
-                out, mask = self.G(z, labels, noise=noise, return_mask=True)
-                return (out, mask, None) if layers else out
-            frames = self.G.config.frames
             out, mask = self.G(z, labels, noise=noise, return_mask=True, frames=self.render_frames)
-            offsets = torch.randint(0, self.time_crop + 1, (out.shape[0],), device=out.device)
-            if self.cfg.paired:  # a pair differs in z alone: the same window
-                half = out.shape[0] // 2
-                offsets[half:2 * half] = offsets[:half]
-            out = time_window(out, offsets, frames)
-            mask = None if mask is None else time_window(mask, offsets, frames)
+            if self.time_crop:
+                offsets = torch.randint(0, self.time_crop + 1, (out.shape[0],), device=out.device)
+                if self.cfg.paired:  # a pair differs in z alone: the same window
+                    half = out.shape[0] // 2
+                    offsets[half:2 * half] = offsets[:half]
+                out = time_window(out, offsets, self.G.config.frames)
+                mask = None if mask is None else time_window(mask, offsets, self.G.config.frames)
             return (out, mask, None) if layers else out
         m = self.context_frames
         context = self.context(real, labels, rollout)
