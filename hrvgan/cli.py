@@ -176,6 +176,11 @@ def _train_classifier(args) -> int:
     return train_classifier_cli(args)
 
 
+def _fit_turn(args) -> int:
+    from .training.turn import fit_turn_cli
+    return fit_turn_cli(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m hrvgan", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -289,6 +294,25 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--batch_size", type=int, default=16, help="clips per step")
     c.add_argument("--seed", type=int, default=0, help="random seed")
     c.set_defaults(func=_train_classifier)
+
+    t = sub.add_parser("fit-turn", help="make a prediction model that turns: a generator plus a fitted turn head",
+                       description="A prediction model from a generator: its futures carry the context's last motion "
+                                   "on for r frames, then play the context back (waves, jumping jacks and bends swing "
+                                   "back and forth). Fits, on the data's train split, a distribution over r from the "
+                                   "context's motion and class; a seed draws r from it. The generator is kept as it "
+                                   "is, so the new model also samples as the given one.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    t.add_argument("--model", default="weights", help="the generator (folder or Hub repo id)")
+    t.add_argument("--data", required=True, help="dataset folder (its train split)")
+    t.add_argument("--data_format", default="auto", help="auto|strips|vgan|ucf101|folder")
+    t.add_argument("--out", default="weights/predict", help="folder for the prediction model")
+    t.add_argument("--context_frames", type=int, default=8, help="frames given; the model predicts the rest of its length")
+    t.add_argument("--clips_per_video", type=int, default=8, help="evenly spaced train clips per video")
+    t.add_argument("--steps", type=int, default=2000, help="optimisation steps (full batch)")
+    t.add_argument("--temperature", type=float, default=0.5,
+                   help="dB: how sharply the target favours the best turns (lower = fewer, surer futures)")
+    t.add_argument("--seed", type=int, default=0, help="random seed")
+    t.set_defaults(func=_fit_turn)
     return parser
 
 

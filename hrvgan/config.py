@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 BASE_SIZE = 4  # the transposed conv turns the latent into a 4x4x4 volume (Table 1, row 2)
-FORMAT_VERSION = 6  # config.json's layout: 2 to 6 record every field of their day (and this number); 1 had no version
+FORMAT_VERSION = 7  # config.json's layout: 2 to 7 record every field of their day (and this number); 1 had no version
 
 # name -> fields.  Stage lists run from the first stage after the 4x4x4 input to the last.
 PRESETS: dict[str, dict] = {
@@ -184,6 +184,9 @@ class ModelConfig:
                                "window of it: in training a random one (D sees every phase at every frame index, and "
                                "the loop's join), in sampling one drawn from the seed; a multiple of frames / 4 "
                                "(0 = the code's start, every video)", low=0)
+    turn: bool = option(False, "prediction by turning: the context's last motion carried on for r frames, then the context "
+                               "played back (periodic actions turn); r drawn per seed from a learned distribution "
+                               "(`hrvgan fit-turn`); replaces the drawn and warped prediction layers")
 
     def __post_init__(self):
         check_fields(self)
@@ -228,6 +231,9 @@ class ModelConfig:
         if self.time_crop and self.context_frames:
             raise ValueError("time_crop windows a generated video; a prediction model continues its context where it "
                              "ends: set time_crop to 0 or context_frames to 0.")
+        if self.turn and (self.context_frames < 2 or self.warp):
+            raise ValueError("turn continues the context's own motion: it needs context_frames >= 2 (two frames to see a "
+                             "motion in) and warp: false (it replaces the warped layer), or set it to false.")
         if self.warp_prior and not (self.warp and self.context_frames >= 2):
             raise ValueError("warp_prior carries the context's last motion on: it needs warp: true and context_frames >= 2 "
                              "(two frames to see a motion in), or set it to false.")
@@ -304,6 +310,7 @@ class ModelConfig:
 
 # Fields that older config.json files may lack, by their format_version: each default is what a model without
 # that field was built as.
-ADDED_SINCE = {1: {"motion_strides", "g_background", "warp_support", "warp_prior", "time_crop"},
-               2: {"g_background", "warp_support", "warp_prior", "time_crop"}, 3: {"warp_support", "warp_prior", "time_crop"},
-               4: {"warp_prior", "time_crop"}, 5: {"time_crop"}}
+ADDED_SINCE = {1: {"motion_strides", "g_background", "warp_support", "warp_prior", "time_crop", "turn"},
+               2: {"g_background", "warp_support", "warp_prior", "time_crop", "turn"},
+               3: {"warp_support", "warp_prior", "time_crop", "turn"}, 4: {"warp_prior", "time_crop", "turn"},
+               5: {"time_crop", "turn"}, 6: {"turn"}}

@@ -6,6 +6,8 @@ stages of a :class:`~hrvgan.config.ModelConfig`, so every preset is the same cod
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -271,6 +273,82 @@ def motion_support(context: torch.Tensor, radius: int) -> torch.Tensor:
     return F.max_pool3d(moving, (1, k, k), stride=1, padding=(0, radius, radius))
 
 
+# --- prediction by turning ----------------------------------------------------------------------------------------
+# The actions people film most (waves, jumping jacks, bends) swing back and forth: a limb that rises slows, turns
+# and comes down along the poses it rose through.  A turning prediction carries the context's last motion on for r
+# frames (the last frame moved by `velocity_prior`, only near where the context moved, so a still wall is not bent;
+# the wall itself from the context frames played backwards, with the camera's own grain), then plays the context
+# back from there.  Every future frame is then the performer's own pixels: a limb keeps its shape, where a drawn or
+# freely warped one melts.  What is learned is when the motion turns: `TurnHead` reads a distribution over r from
+# the context's motion profile and the class, and a seed draws r from it (different seeds, different futures).
+TURN_SUPPORT = 6  # pixels around where the context moved that the carried motion may move (see `motion_support`)
+
+
+def turn_times(m: int, n: int, r: int) -> list[int]:
+    """The moment each of ``n`` future frames shows, for ``m`` context frames (moments 0..m-1) and a turn after ``r``
+    future frames: m, m+1, ..., m-1+r (carried on), then back down m-2+r, ..., never before the context's first."""
+    return [max(0, m - 1 + min(j, r) - max(0, j - r)) for j in range(1, n + 1)]
+
+
+def motion_profile(context: torch.Tensor) -> torch.Tensor:
+    """Context (B, 3, m, H, W) -> (B, m-1): how much each step changes the frame (mean |difference|), over the
+    context's mean: the pace of the motion (slowing down before a turn), not its amount."""
+    steps = (context[:, :, 1:] - context[:, :, :-1]).abs().mean(dim=(1, 3, 4)).float()
+    return steps / (steps.mean(dim=1, keepdim=True) + 1e-6)
+
+
+def turn_futures(context: torch.Tensor, turns: torch.Tensor, n: int) -> torch.Tensor:
+    """Context (B, 3, m, H, W) in [-1, 1] and turns (B,) (r of each clip, 0..n) -> the ``n`` future frames
+    (B, 3, n, H, W): moments past the context are its last frame moved on at its last motion (near where it moved;
+    the still wall of moment m-1+k is context frame m-1-k's), earlier moments are the context frames themselves."""
+    b, _, m = context.shape[:3]
+    if turns.shape != (b,) or not 0 <= int(turns.min()) <= int(turns.max()) <= n:
+        raise ValueError(f"turns must be one r in 0..{n} per clip ({b}), got {turns.tolist()}.")
+    support = motion_support(context, TURN_SUPPORT)                                  # (B, 1, 1, H, W)
+    flow = velocity_prior(context, torch.arange(1, n + 1, dtype=torch.float32, device=context.device)) * support
+    wall = context[:, :, [max(0, m - 1 - k) for k in range(1, n + 1)]].float()
+    carried = support * warp_frame(context[:, :, -1:], flow) + (1 - support) * wall   # moments m .. m-1+n
+    timeline = torch.cat([context.float(), carried], dim=2)                           # moments 0 .. m-1+n
+    index = torch.tensor([turn_times(m, n, int(r)) for r in turns], device=context.device)     # (B, n)
+    index = index.view(b, 1, n, 1, 1).expand(-1, 3, -1, *context.shape[3:])
+    return timeline.gather(2, index).to(context.dtype)
+
+
+class TurnHead(nn.Module):
+    """(context, labels) -> logits over the turn r = 0..n (see above): a linear map of the context's motion profile
+    and its class.  Fitted, not trained adversarially (`hrvgan.training.turn`); it starts uniform."""
+
+    def __init__(self, config):
+        super().__init__()
+        m, n = config.context_frames, config.frames - config.context_frames
+        self.num_classes = config.num_classes
+        self.linear = nn.Linear(m - 1 + config.num_classes, n + 1)
+        nn.init.zeros_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
+
+    def features(self, context: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        parts = [motion_profile(context)]
+        if self.num_classes:
+            _check_labels(labels, context.shape[0], self.num_classes)
+            onehot = labels.float() if labels.dtype.is_floating_point else F.one_hot(labels, self.num_classes).float()
+            parts.append(onehot.to(parts[0].device))
+        return torch.cat(parts, dim=1)
+
+    def forward(self, context: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        return self.linear(self.features(context, labels))
+
+    @staticmethod
+    def draw(logits: torch.Tensor, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
+        """A turn per clip from its latent: u = Phi(z[:, 0]) (uniform for z ~ N(0, 1)) through the distribution's
+        inverse CDF, so a seed always draws the same turn, in any batch.  ``truncation`` sharpens the distribution
+        (its temperature); 0 takes the most likely turn, whatever the seed."""
+        if truncation <= 0:
+            return logits.argmax(dim=1)
+        cdf = torch.softmax(logits.float() / truncation, dim=1).cumsum(dim=1)
+        u = 0.5 * (1 + torch.erf(z[:, :1].float().to(cdf.device) / math.sqrt(2)))
+        return (cdf < u).sum(dim=1).clamp(max=logits.shape[1] - 1)
+
+
 def context_clip(context: torch.Tensor, frames: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Context (B, 3, m, H, W) -> the clip with frames m..T-1 set to frame m-1, and its mask (B, 1, T, 1, 1)."""
     b, _, m, h, w = context.shape
@@ -312,7 +390,9 @@ class Generator(nn.Module):
             for cin, cout, up_t in zip(chans[:-1], chans[1:], config.temporal_upsample)
         )
         self.to_rgb = nn.Conv3d(chans[-1], 3, kernel_size=1)                        # final 1x1x1 conv
-        self.encoder = ContextEncoder(config) if config.context_frames else None    # prediction: X -> skips
+        predicts = config.context_frames and not config.turn                        # by drawing and warping
+        self.encoder = ContextEncoder(config) if predicts else None                  # prediction: X -> skips
+        self.to_turn = TurnHead(config) if config.turn else None                     # or by turning
         self.background = self.to_mask = self.background_grain = None
         if config.g_background:
             self.background = BackgroundStream(config)
@@ -321,7 +401,7 @@ class Generator(nn.Module):
             nn.init.constant_(self.to_mask.bias, MASK_INIT_BIAS / MASK_GAIN)
             self.background_grain = nn.Parameter(torch.zeros(3))
         self.to_flow = None
-        if config.context_frames:
+        if predicts:
             # Prediction: a per-pixel mix over the last context frame.  Without warp, a sigmoid alpha
             # composites drawn pixels over it.  With warp, a softmax mixes three layers per pixel and
             # frame: the last frame as it is (a still background stays sharp: bilinear warping by a
@@ -472,6 +552,8 @@ class Generator(nn.Module):
         code = self.code_frames(frames)
         if code != BASE_SIZE and context is not None:
             raise ValueError("frames: a prediction continues its context; longer videos render from the code alone.")
+        if context is not None and self.to_turn is not None:
+            return self._turn(z, labels, truncation, context, return_mask, return_moved)
         skips = base = support = prior = None
         if context is not None:
             skips = self.encode_context(context)
@@ -497,6 +579,19 @@ class Generator(nn.Module):
                                  f"got {[tuple(n.shape) for n in noise]}.")
         video, mask, moved = self.synthesis(w, skips, base, noise, code_frames=code, support=support, prior=prior)
         out = (video,) + ((mask,) if return_mask else ()) + ((moved,) if return_moved else ())
+        return out if len(out) > 1 else video
+
+    def _turn(self, z, labels, truncation, context, return_mask, return_moved):
+        """A turning model's prediction (see `turn_futures`): the context, then its future, as `forward` returns it."""
+        c = self.config
+        expected = (3, c.context_frames, c.resolution, c.resolution)
+        if context.ndim != 5 or tuple(context.shape[1:]) != expected:
+            raise ValueError(f"context must be shaped (B, {', '.join(map(str, expected))}), got {tuple(context.shape)}.")
+        if context.shape[0] != z.shape[0]:
+            raise ValueError(f"context has {context.shape[0]} clips but z has {z.shape[0]} rows.")
+        turns = TurnHead.draw(self.to_turn(context, labels), z, truncation)
+        video = torch.cat([context, turn_futures(context, turns, c.predicted_frames)], dim=2)
+        out = (video,) + ((None,) if return_mask else ()) + ((None,) if return_moved else ())
         return out if len(out) > 1 else video
 
 
