@@ -9,6 +9,13 @@ from .config import ModelConfig
 from .metrics.table import known_metric_keys, markdown_table
 
 
+# How a prediction model makes its futures, for the card's table.
+PREDICTION = {"turn": "by turning: the context's last motion carried on, then the context played back; a fitted head "
+                      "picks when (`hrvgan fit-turn`)",
+              "warp": "drawn, and the last context frame moved along a predicted flow, mixed per pixel",
+              "draw": "drawn over the last context frame, mixed per pixel"}
+
+
 def model_card(config: ModelConfig, *, training_data: str | None = None, training_command: str | None = None,
                steps: int | None = None, metrics: dict | None = None, sample_gif: str | None = None,
                notes: str | None = None, **_unused) -> ModelCard:
@@ -41,6 +48,8 @@ def model_card(config: ModelConfig, *, training_data: str | None = None, trainin
         f"| still background stream under the drawn frames (VGAN) | {'yes' if config.g_background else 'no'} |",
         f"| critic (training only) sees | frames{differences if config.d_motion else ''}"
         f"{', every ~14-pixel neighbourhood (patch head)' if config.d_patch else ''} |",
+        *([f"| prediction ({config.context_frames} frames given) | " + PREDICTION[
+            "turn" if config.turn else "warp" if config.warp else "draw"] + " |"] if config.context_frames else []),
         f"| latent size | {config.latent_dim} |",
         f"| classes | {', '.join(config.class_names) if config.class_names else 'none (unconditional)'} |",
         f"| training data | {training_data or 'not recorded'} |",

@@ -145,6 +145,7 @@ def test_fit_turn_cli_makes_a_prediction_model(tmp_path, weizmann, capsys):
     model = HRVGAN.from_pretrained(out)
     assert model.config.turn and model.context_frames == 4
     assert model.generator.to_turn.linear.weight.abs().sum() > 0              # fitted, not the uniform start
+    assert "by turning" in (out / "README.md").read_text()                    # the card says how it predicts
     three = HRVGAN(ModelConfig.from_preset("tiny", class_names=["a", "b", "c"]))
     three.save_pretrained(tmp_path / "three")
     assert main(["fit-turn", "--model", str(tmp_path / "three"), "--data", str(weizmann), "--out",
