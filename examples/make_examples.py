@@ -8,8 +8,8 @@ and its GIF.  Long videos (a model with a prediction model beside it): per class
 frame over 128 frames, a row per seed: two looped by the generator (frames 8, 24, ...: mid-cycle), then the
 same seeds continued by the prediction model (frames 0, 16, ...).  With --data: examples/clips/, one held-out real clip per class (performers 7-8,
 the first 16 frames, 64x64 H.264), which the demo's Predict tab offers; and for a prediction model
-a grid per clip with a row of context, a row of prediction and a row of the real continuation
-(the model's own, or that of the prediction model in its predict/ folder).
+a grid per clip with a row of context, three rows of prediction (seeds 0, 1, 2: the futures a seed picks) and a
+row of the real continuation (the model's own, or that of the prediction model in its predict/ folder).
 """
 
 import argparse
@@ -63,8 +63,8 @@ def main():
             frames = read_video(clip)
             m, n = predictor.context_frames, predictor.predicted_frames
             name = next(c for c in sorted(names, key=len, reverse=True) if clip.name.startswith(slug(c) + "-"))
-            predicted = predictor.predict(frames[:m], classes=name, seeds=0)[0]
-            write_grid_png([frames[:m], predicted, frames[m:m + n]], out / f"predict-{clip.stem}.png")
+            predicted = predictor.predict(np.repeat(frames[None, :m], 3, axis=0), classes=name, seeds=[0, 1, 2])
+            write_grid_png([frames[:m], *predicted, frames[m:m + n]], out / f"predict-{clip.stem}.png")
             print(out / f"predict-{clip.stem}.png")
 
 
