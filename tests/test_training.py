@@ -875,6 +875,8 @@ def test_adv_weight_0_trains_a_predictor_by_its_pixel_losses_alone(tmp_path, wei
     assert "Loss/G/adv" not in logs and "Loss/G/mse" in logs
     with pytest.raises(ValueError, match="loss.adv_weight 0 leaves G only the pixel losses of prediction steps"):
         Trainer(tiny(tmp_path, weizmann, out="gen", loss__adv_weight=0.0, optim__mixed_precision="", run__resume="none"))
+    with pytest.raises(ValueError, match="fit-turn"):     # a turning model is made from a generator, not trained
+        Trainer(tiny(tmp_path, weizmann, out="turn", model__context_frames=4, model__turn=True, run__resume="none"))
 
 
 def test_time_crop_shows_the_critic_windows_of_a_longer_looped_video(tmp_path, weizmann):

@@ -68,6 +68,10 @@ class Trainer:
         # The mask is held only in a run from scratch.  A warm start is past that stage: from a model without the
         # stream its mask starts released (0.95); from one with a trained stream, a hold or release would erase it.
         self.background_start = 0 if cfg.run.init_from else cfg.loss.background_start
+        if mc.turn:
+            raise ValueError("model.turn predicts by turning, with nothing to train adversarially: train a generator "
+                             "(model.turn false, context_frames 0), then make the turning model from it with `python -m "
+                             "hrvgan fit-turn --model <its model/ folder> --data ...`.")
         if cfg.loss.warp_weight and not (mc.warp and mc.context_frames):
             raise ValueError("loss.warp_weight compares a predictor's moved layer with the truth: it needs model.warp "
                              "true and model.context_frames > 0 (or set it to 0).")
