@@ -60,6 +60,11 @@ def runnable(line: str, tmp: Path) -> list[str]:
     return argv
 
 
+def fingerprint(folder: Path) -> dict:
+    """Every file under a folder -> (size, modification time): what a command that writes there changes."""
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("docs")
@@ -73,8 +78,10 @@ def test_documented_command_runs(line, scratch):
     argv = runnable(line, scratch)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "1", "HF_HUB_OFFLINE": "1",
            "HRVGAN_CACHE": str(scratch / "cache")}
+    shipped = fingerprint(ROOT / "weights")
     proc = subprocess.run(argv, cwd=scratch, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"{line}\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    assert fingerprint(ROOT / "weights") == shipped, f"{line} wrote into the shipped weights/"
 
 
 def test_the_readme_is_short_and_shows_the_one_command():
