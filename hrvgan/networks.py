@@ -368,6 +368,7 @@ class Generator(nn.Module):
     ``config.warp`` that frame is first moved along a per-frame flow field (``to_flow``, in pixels):
     pixels that exist in the context are moved, not redrawn, and only what appears (alpha) is drawn.
     Without context it generates from noise as a generation-only model does (the encoder is not run).
+    With ``config.turn`` it predicts by turning instead (`turn_futures`, `TurnHead`): no encoder, no drawn frames.
 
     With ``config.g_background`` the video is composited as VGAN's two streams: the drawn frames over one
     still frame from a 2-D stream of the same code (:class:`BackgroundStream`), through a per-pixel,
@@ -532,14 +533,18 @@ class Generator(nn.Module):
                 x = (still * base.float() + move * moved + draw * x.float()).to(x.dtype)
         return x, mask, moved
 
-    def encode_context(self, context: torch.Tensor) -> list[torch.Tensor]:
+    def check_context(self, context: torch.Tensor) -> None:
         c = self.config
-        if self.encoder is None:
-            raise ValueError("this generator has no context encoder (context_frames=0): it only generates.")
         expected = (3, c.context_frames, c.resolution, c.resolution)
         if context.ndim != 5 or tuple(context.shape[1:]) != expected:
             raise ValueError(f"context must be shaped (B, {', '.join(map(str, expected))}), got {tuple(context.shape)}.")
-        return self.encoder(*context_clip(context, c.frames))
+
+    def encode_context(self, context: torch.Tensor) -> list[torch.Tensor]:
+        if self.encoder is None:
+            raise ValueError("this generator has no context encoder (context_frames=0, or a turning model): it does not "
+                             "draw predictions.")
+        self.check_context(context)
+        return self.encoder(*context_clip(context, self.config.frames))
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None, truncation: float = 1.0,
                 context: torch.Tensor | None = None, noise: list[torch.Tensor] | None = None,
@@ -583,14 +588,11 @@ class Generator(nn.Module):
 
     def _turn(self, z, labels, truncation, context, return_mask, return_moved):
         """A turning model's prediction (see `turn_futures`): the context, then its future, as `forward` returns it."""
-        c = self.config
-        expected = (3, c.context_frames, c.resolution, c.resolution)
-        if context.ndim != 5 or tuple(context.shape[1:]) != expected:
-            raise ValueError(f"context must be shaped (B, {', '.join(map(str, expected))}), got {tuple(context.shape)}.")
+        self.check_context(context)
         if context.shape[0] != z.shape[0]:
             raise ValueError(f"context has {context.shape[0]} clips but z has {z.shape[0]} rows.")
         turns = TurnHead.draw(self.to_turn(context, labels), z, truncation)
-        video = torch.cat([context, turn_futures(context, turns, c.predicted_frames)], dim=2)
+        video = torch.cat([context, turn_futures(context, turns, self.config.predicted_frames)], dim=2)
         out = (video,) + ((None,) if return_mask else ()) + ((None,) if return_moved else ())
         return out if len(out) > 1 else video
 

@@ -119,6 +119,10 @@ def test_turning_model_samples_as_its_generator_and_round_trips(tmp_path, tiny_m
     assert np.array_equal(a, again.predict(np.repeat(clips[:1, :4], 8, 0), classes="a", seeds=seeds))
     assert len({f.tobytes() for f in a}) > 1                                   # seeds pick different futures
     assert np.array_equal(a[3], turning.predict(clips[0, :4], classes="a", seeds=3)[0])   # in any batch
+    with pytest.raises(ValueError, match="context must be shaped"):
+        turning.generator(torch.zeros(2, 16), torch.tensor([0, 1]), context=torch.zeros(2, 3, 3, 32, 32))
+    with pytest.raises(ValueError, match="turns must be one r in 0..4"):
+        turn_futures(torch.zeros(2, 3, 4, 32, 32), torch.tensor([0, 5]), 4)
     with pytest.raises(ValueError, match="time_crop"):
         turning_model(HRVGAN(ModelConfig.from_preset("tiny", class_names=["a"], time_crop=2)), 4)
 
