@@ -1,4 +1,4 @@
-"""`python -m hrvgan sample|evaluate ...`: the command line.
+"""`python -m hrvgan sample|predict|evaluate|calibrate|train-classifier|fit-turn`: the command line.
 
 Examples:
   python -m hrvgan sample --model weights --class "jumping jack" --seed 0 --out jack.mp4
@@ -8,6 +8,7 @@ Examples:
   python -m hrvgan evaluate --model weights --data ../shared/data/weizmann-actions --json metrics.json
   python -m hrvgan evaluate --model weights --data ../shared/data/weizmann-actions --num_frames 64 --num_samples 32
   python -m hrvgan train-classifier --data ../shared/data/weizmann-actions --out my-classifier --steps 50
+  python -m hrvgan fit-turn --model weights --data ../shared/data/weizmann-actions --out my-predictor --steps 200
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ def test_errors_are_one_line_not_a_traceback(tiny_folder, tmp_path, capsys):
     assert "unknown class 'run'" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("command", ["sample", "predict", "evaluate", "train-classifier", "calibrate"])
+@pytest.mark.parametrize("command", ["sample", "predict", "evaluate", "train-classifier", "calibrate", "fit-turn"])
 def test_help_explains_every_option(command):
     sub = build_parser()._subparsers._group_actions[0].choices[command]
     text = sub.format_help()
