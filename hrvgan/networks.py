@@ -297,21 +297,32 @@ def motion_profile(context: torch.Tensor) -> torch.Tensor:
     return steps / (steps.mean(dim=1, keepdim=True) + 1e-6)
 
 
-def turn_futures(context: torch.Tensor, turns: torch.Tensor, n: int) -> torch.Tensor:
-    """Context (B, 3, m, H, W) in [-1, 1] and turns (B,) (r of each clip, 0..n) -> the ``n`` future frames
-    (B, 3, n, H, W): moments past the context are its last frame moved on at its last motion (near where it moved;
-    the still wall of moment m-1+k is context frame m-1-k's), earlier moments are the context frames themselves."""
-    b, _, m = context.shape[:3]
-    if turns.shape != (b,) or not 0 <= int(turns.min()) <= int(turns.max()) <= n:
-        raise ValueError(f"turns must be one r in 0..{n} per clip ({b}), got {turns.tolist()}.")
+def turn_timeline(context: torch.Tensor, n: int) -> torch.Tensor:
+    """Context (B, 3, m, H, W) in [-1, 1] -> float moments 0 .. m-1+n (B, 3, m+n, H, W): the context, then its last
+    frame moved on at its last motion (near where it moved; the still wall of moment m-1+k is context frame m-1-k's).
+    Every turn's future is drawn from it (`turn_pick`)."""
+    m = context.shape[2]
     support = motion_support(context, TURN_SUPPORT)                                  # (B, 1, 1, H, W)
     flow = velocity_prior(context, torch.arange(1, n + 1, dtype=torch.float32, device=context.device)) * support
     wall = context[:, :, [max(0, m - 1 - k) for k in range(1, n + 1)]].float()
     carried = support * warp_frame(context[:, :, -1:], flow) + (1 - support) * wall   # moments m .. m-1+n
-    timeline = torch.cat([context.float(), carried], dim=2)                           # moments 0 .. m-1+n
-    index = torch.tensor([turn_times(m, n, int(r)) for r in turns], device=context.device)     # (B, n)
-    index = index.view(b, 1, n, 1, 1).expand(-1, 3, -1, *context.shape[3:])
-    return timeline.gather(2, index).to(context.dtype)
+    return torch.cat([context.float(), carried], dim=2)
+
+
+def turn_pick(timeline: torch.Tensor, turns: torch.Tensor, m: int, n: int) -> torch.Tensor:
+    """A `turn_timeline` (B, 3, m+n, H, W) and turns (B,) (r of each clip, 0..n) -> each clip's ``n`` future frames."""
+    b = timeline.shape[0]
+    if turns.shape != (b,) or not 0 <= int(turns.min()) <= int(turns.max()) <= n:
+        raise ValueError(f"turns must be one r in 0..{n} per clip ({b}), got {turns.tolist()}.")
+    index = torch.tensor([turn_times(m, n, int(r)) for r in turns], device=timeline.device)     # (B, n)
+    index = index.view(b, 1, n, 1, 1).expand(-1, 3, -1, *timeline.shape[3:])
+    return timeline.gather(2, index)
+
+
+def turn_futures(context: torch.Tensor, turns: torch.Tensor, n: int) -> torch.Tensor:
+    """Context (B, 3, m, H, W) in [-1, 1] and turns (B,) (r of each clip, 0..n) -> the ``n`` future frames
+    (B, 3, n, H, W), in the context's dtype: moments of `turn_timeline` by `turn_times`."""
+    return turn_pick(turn_timeline(context, n), turns, context.shape[2], n).to(context.dtype)
 
 
 class TurnHead(nn.Module):

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..config import ModelConfig
-from ..networks import turn_futures
+from ..networks import turn_pick, turn_timeline
 from ..pipeline import HRVGAN
 from ..video import to_float
 
@@ -27,11 +27,11 @@ log = logging.getLogger(__name__)
 
 def turning_model(model: HRVGAN, context_frames: int) -> HRVGAN:
     """``model``'s generator, weights and all, with an unfitted turn head for ``context_frames`` given frames."""
-    config = ModelConfig.from_dict({**model.config.to_dict(), "context_frames": context_frames, "turn": True,
-                                    "warp": False, "warp_support": 0, "warp_prior": False, "time_crop": 0})
     if model.config.time_crop:
         raise ValueError("fit-turn keeps the generator as it is, and a time-cropped one (model.time_crop) samples windows "
                          "of its loop, which a prediction model's config cannot hold: give a generator without time_crop.")
+    config = ModelConfig.from_dict({**model.config.to_dict(), "context_frames": context_frames, "turn": True,
+                                    "warp": False, "warp_support": 0, "warp_prior": False, "time_crop": 0})
     out = HRVGAN(config)
     state = {k: v for k, v in model.generator.state_dict().items()
              if not k.startswith(("encoder.", "to_alpha.", "to_flow.", "prior_steps", "to_turn."))}
@@ -50,9 +50,9 @@ def turn_scores(clips: np.ndarray, context_frames: int, batch: int = 64) -> torc
     for i in range(0, len(clips), batch):
         video = to_float(clips[i:i + batch])                                   # (B, 3, T, H, W) in [-1, 1]
         context, truth = video[:, :, :m], video[:, :, m:]
-        rows = []
+        timeline, rows = turn_timeline(context, n), []                         # the carry is the same for every r
         for r in range(n + 1):
-            future = turn_futures(context, torch.full((len(video),), r), n)
+            future = turn_pick(timeline, torch.full((len(video),), r), m, n)
             mse = ((future - truth) * 127.5).pow(2).mean(dim=(1, 3, 4))        # (B, n) in grey levels^2
             rows.append((10 * torch.log10(255.0**2 / mse.clamp_min(1e-10))).mean(dim=1))
         out.append(torch.stack(rows, dim=1))
