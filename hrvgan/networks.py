@@ -482,6 +482,11 @@ class Generator(nn.Module):
             self.to_mask.weight.zero_()
             self.to_mask.bias.fill_((MASK_HELD_LOGIT if held else MASK_INIT_BIAS) / MASK_GAIN)
 
+    def uses_noise(self, predicting: bool = False) -> bool:
+        """Whether `forward` reads noise inputs: a ``g_noise`` model's do, except a turning model's predictions,
+        which move the context's own pixels and draw nothing."""
+        return self.config.g_noise and not (predicting and self.to_turn is not None)
+
     def make_noise(self, batch: int, generator: torch.Generator | None = None, device=None,
                    frames: int | None = None) -> list[torch.Tensor] | None:
         """Noise inputs for ``batch`` videos of ``frames`` frames (default: the model's own length), drawn from

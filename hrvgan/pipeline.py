@@ -165,7 +165,7 @@ class HRVGAN(
             ctx = None if context is None else context[i:i + chunk]
             pad = chunk - zc.shape[0]
             seeds = noise_seeds[i:i + chunk] + noise_seeds[i:i + 1] * pad
-            noise = self._noise(seeds, render)
+            noise = self._noise(seeds, render) if self.generator.uses_noise(ctx is not None) else None
             if pad:
                 zc = torch.cat([zc, zc[:1].expand(pad, -1)])
                 lab = None if lab is None else torch.cat([lab, lab[:1].expand(pad, *lab.shape[1:])])

@@ -127,6 +127,18 @@ def test_turning_model_samples_as_its_generator_and_round_trips(tmp_path, tiny_m
         turning_model(HRVGAN(ModelConfig.from_preset("tiny", class_names=["a"], time_crop=2)), 4)
 
 
+def test_turning_predictions_draw_no_noise_but_samples_do(monkeypatch):
+    turning = turning_model(HRVGAN(ModelConfig.from_preset("tiny", class_names=["a", "b"], g_noise=True)), 4)
+    drawn = []
+    make_noise = turning.generator.make_noise
+    monkeypatch.setattr(turning.generator, "make_noise", lambda *a, **kw: drawn.append(1) or make_noise(*a, **kw))
+    clips, _ = swinging_clips(1, frames=8, m=4)
+    turning.predict(clips[:, :4], classes="a", seeds=[0, 1])
+    assert not drawn                                            # a turn moves the context's pixels: no grain
+    turning.sample(classes="a", seeds=[0, 1])
+    assert drawn                                                # its generator's samples still have their grain
+
+
 def test_turn_config_checks_and_older_configs_load_without_it():
     with pytest.raises(ValueError, match="warp: false"):
         turn_config(warp=True)
