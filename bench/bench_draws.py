@@ -10,9 +10,9 @@ for draw k on seeds 1000k.. with SWD seed 1000k, for every model, and prints mea
 class accuracy, SWD of frames and of frame differences at every level against the held-out clips, and the
 moving-region SWD (frames, differences, still images) against the train videos' second halves, each beside
 real train<->test (or the train videos' first halves) read with the same descriptor draws; the coverage of
-the train videos (`metrics.coverage`: who is drawn), beside their own first halves; and the colour drift within
-clips and the index bias (`metrics.drift`: whether a performer keeps its clothes, whether the phase of its action
-is tied to the frame index), beside the real train clips.
+the train videos (`metrics.coverage`: who is drawn) and how many of the train videos a model draws at all, beside
+their own first halves; and the colour drift within clips and the index bias (`metrics.drift`: whether a performer
+keeps its clothes, whether the phase of its action is tied to the frame index), beside the real train clips.
 """
 
 import argparse
@@ -23,7 +23,7 @@ import numpy as np
 from hrvgan import HRVGAN
 from hrvgan.data import VideoDataset
 from hrvgan.metrics.classifier import VideoClassifier, classify
-from hrvgan.metrics.coverage import coverage, first_per_class
+from hrvgan.metrics.coverage import covered, first_per_class, videos_drawn
 from hrvgan.metrics.drift import clip_drift, index_bias
 from hrvgan.metrics.evaluate import reference_clips
 from hrvgan.metrics.swd import MOVING_VIEWS, swd, swd_moving_by_class
@@ -31,6 +31,7 @@ from hrvgan.metrics.swd import MOVING_VIEWS, swd, swd_moving_by_class
 
 REAL = "real train (vs test) / first halves (vs second)"
 COVERAGE = "coverage of the train videos' second halves %"
+DRAWN = "train videos drawn (one clip or more covered): all / each class, of {}"
 DRIFT = "colour drift within clips x10³"
 BIAS = "index bias (grey levels)"
 
@@ -75,6 +76,13 @@ def main():
     (early_v, early_l), (late_v, late_l) = refs["early"], refs["late"]
     classifier = VideoClassifier.load(args.classifier)
     rows = {name: {} for name in [REAL, *models]}
+
+    def cover(row: dict, hit: np.ndarray) -> None:
+        """Coverage (the mean over classes of the share of covered clips) and how many train videos are drawn."""
+        row.setdefault(COVERAGE, []).append([100 * np.mean([hit[late_l == c].mean() for c in np.unique(late_l)])])
+        drawn = list(videos_drawn(hit, refs["late_videos"], late_l).values())
+        of = " / ".join(str(n) for n in [sum(n for _, n in drawn)] + [n for _, n in drawn])
+        row.setdefault(DRAWN.format(of), []).append([sum(k for k, _ in drawn)] + [k for k, _ in drawn])
     for k in range(args.draws):
         seed = 1000 * k
         for name, model in models.items():
@@ -92,13 +100,13 @@ def main():
             for key, value in figures(videos, videos, labels, test[0], (late_v, late_l), seed).items():
                 rows[name].setdefault(key, []).append(value)
             cut, cut_labels = first_per_class(videos, labels, early_l)     # as many per class as the first halves
-            rows[name].setdefault(COVERAGE, []).append([100 * coverage(late_v, late_l, cut, cut_labels)[0]])
+            cover(rows[name], covered(late_v, late_l, cut, cut_labels))
             cut, cut_labels = first_per_class(videos, labels, train[1])       # as many per class as the train clips
             rows[name].setdefault(DRIFT, []).append([1e3 * clip_drift(cut, cut_labels)[0]])
             rows[name].setdefault(BIAS, []).append([index_bias(cut, cut_labels)[0]])
         for key, value in figures(train[0], early_v, early_l, test[0], (late_v, late_l), seed).items():
             rows[REAL].setdefault(key, []).append(value)
-        rows[REAL].setdefault(COVERAGE, []).append([100 * coverage(late_v, late_l, early_v, early_l)[0]])
+        cover(rows[REAL], covered(late_v, late_l, early_v, early_l))
         rows[REAL].setdefault(DRIFT, []).append([1e3 * clip_drift(*train)[0]])
         rows[REAL].setdefault(BIAS, []).append([index_bias(*train)[0]])
         print(f"draw {k + 1}/{args.draws} done", flush=True)

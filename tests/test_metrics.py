@@ -156,6 +156,9 @@ def test_evaluate_cli_writes_every_key(tmp_path, weizmann):
     # Who is drawn: an untrained generator's noise looks like none of the train videos, their own first halves do.
     assert results["coverage_generated_vs_train_late"] == 0 and results["coverage_train_early_vs_train_late"] > 0.5
     assert sorted(results["coverage_generated_vs_train_late_per_class"]) == ["bend", "jack", "wave1", "wave2"]
+    assert results["train_videos_drawn_generated"] == 0 < results["train_videos_drawn_train_early"]
+    assert results["train_videos_drawn_train_early"] <= results["num_train_videos"] == len(train)
+    assert sum(results["train_videos_drawn_train_early_per_class"].values()) == results["train_videos_drawn_train_early"]
     # Colour drift within clips: the real train clips' own, and the generated clips' class by class.
     from hrvgan.metrics.drift import clip_drift
     train_clips, train_labels = real_clips(VideoDataset(weizmann, split="train", frames=8, resolution=32,
@@ -239,11 +242,12 @@ def test_evaluate_reads_the_coverage_of_an_unconditional_model_as_one_class(weiz
     classifier = VideoClassifier(ClassifierConfig(class_names=["bend", "jack", "wave1", "wave2"], frames=8, resolution=32))
     results = evaluate(model, weizmann, classifier, num_samples=len(early) + 8)
     assert results["coverage_generated_vs_train_late"] == results["coverage_train_early_vs_train_late"] < 0.9
+    assert results["train_videos_drawn_generated"] == results["train_videos_drawn_train_early"] > 0
     assert not any(key.startswith("coverage") and key.endswith("per_class") for key in results)
 
 
 def test_coverage_counts_the_reference_clips_that_something_looks_like():
-    from hrvgan.metrics.coverage import collapsed, coverage, first_per_class
+    from hrvgan.metrics.coverage import collapsed, coverage, covered, first_per_class, videos_drawn
 
     rng = np.random.default_rng(0)
     # Class 0: three looks (grey levels 40, 120, 200), four clips each with a little noise; class 1: one look.
@@ -256,6 +260,11 @@ def test_coverage_counts_the_reference_clips_that_something_looks_like():
     one_look = collapsed(same, labels, groups=looks)                 # class 0 shows only its first look (40)
     assert (one_look[labels == 0].mean(axis=(1, 2, 3, 4)) < 60).all()
     assert coverage(ref, labels, one_look, labels)[1] == pytest.approx({0: 1 / 3, 1: 1.0})
+    # Which videos (looks) are drawn: all four of a perfect copy's, one of class 0's three after the collapse.
+    assert videos_drawn(covered(ref, labels, same, labels), looks, labels) == {0: (3, 3), 1: (1, 1)}
+    hit = covered(ref, labels, one_look, labels)
+    assert list(np.unique(looks[hit & (labels == 0)])) == [40]
+    assert videos_drawn(hit, looks, labels) == {0: (1, 3), 1: (1, 1)}
     # A set cut to as many clips per class as another: the first of each class, classes in order.
     cut, cut_labels = first_per_class(same, labels, like=[1, 0, 0])
     assert np.array_equal(cut, same[[0, 1, 12]]) and list(cut_labels) == [0, 0, 1]

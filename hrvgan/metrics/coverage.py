@@ -45,18 +45,16 @@ def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1), 0.0))
 
 
-def coverage(reference: np.ndarray, reference_labels, videos: np.ndarray, labels, k: int = K) -> tuple[float, dict]:
-    """The share of ``reference`` clips that a clip of ``videos`` of the same class lies within reach of (at most
-    the distance to their k-th nearest other reference clip, appearance space) -> (mean over classes, {class: share}).
-
-    Labels None: one class.  The share grows with the number of videos: give every set as many clips per class
-    as the real set it is compared with (``evaluate`` does)."""
+def covered(reference: np.ndarray, reference_labels, videos: np.ndarray, labels, k: int = K) -> np.ndarray:
+    """Whether each ``reference`` clip has a clip of ``videos`` of the same class within reach (at most the distance
+    to its k-th nearest other reference clip, appearance space): bool (len(reference),).  Labels None: one class."""
     ref, vid = appearance(reference), appearance(videos)
     ref_labels = np.zeros(len(ref), int) if reference_labels is None else np.asarray(reference_labels)
     vid_labels = np.zeros(len(vid), int) if labels is None else np.asarray(labels)
-    per_class = {}
+    out = np.zeros(len(ref), bool)
     for c in np.unique(ref_labels):
-        r, v = ref[ref_labels == c], vid[vid_labels == c]
+        rows = np.flatnonzero(ref_labels == c)
+        r, v = ref[rows], vid[vid_labels == c]
         if len(r) <= k:
             raise ValueError(f"class {c} has {len(r)} reference clips; coverage needs more than k = {k}.")
         if not len(v):
@@ -64,8 +62,34 @@ def coverage(reference: np.ndarray, reference_labels, videos: np.ndarray, labels
         within = _distances(r, r)
         np.fill_diagonal(within, np.inf)
         reach = np.sort(within, axis=1)[:, k - 1]
-        per_class[int(c)] = float((_distances(r, v).min(axis=1) <= reach).mean())
+        out[rows] = _distances(r, v).min(axis=1) <= reach
+    return out
+
+
+def coverage(reference: np.ndarray, reference_labels, videos: np.ndarray, labels, k: int = K) -> tuple[float, dict]:
+    """The share of ``reference`` clips that a clip of ``videos`` of the same class lies within reach of (`covered`)
+    -> (mean over classes, {class: share}).
+
+    Labels None: one class.  The share grows with the number of videos: give every set as many clips per class
+    as the real set it is compared with (``evaluate`` does)."""
+    hit = covered(reference, reference_labels, videos, labels, k)
+    ref_labels = np.zeros(len(hit), int) if reference_labels is None else np.asarray(reference_labels)
+    per_class = {int(c): float(hit[ref_labels == c].mean()) for c in np.unique(ref_labels)}
     return float(np.mean(list(per_class.values()))), per_class
+
+
+def videos_drawn(hit: np.ndarray, groups, labels=None) -> dict[int, tuple[int, int]]:
+    """Per class: (how many reference videos have at least one covered clip, how many videos it has).  ``hit``:
+    `covered`'s answer; ``groups``: the video of each reference clip.  A generator that drops performers or walls
+    draws fewer of the videos, whatever its share of clips."""
+    groups = np.asarray(groups)
+    labels = np.zeros(len(hit), int) if labels is None else np.asarray(labels)
+    out = {}
+    for c in np.unique(labels):
+        in_class = labels == c
+        videos = np.unique(groups[in_class])
+        out[int(c)] = (sum(bool(hit[in_class & (groups == g)].any()) for g in videos), len(videos))
+    return out
 
 
 def first_per_class(videos: np.ndarray, labels, like) -> tuple[np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ from ..networks import velocity_prior, warp_frame
 from ..pipeline import HRVGAN
 from ..video import to_float, to_uint8
 from .classifier import VideoClassifier, classify
-from .coverage import coverage, first_per_class
+from .coverage import covered, first_per_class, videos_drawn
 from .drift import clip_drift, index_bias
 from .scores import frechet_distance, inception_score, motion
 from .swd import MOVING_VIEWS, swd, swd_moving_by_class
@@ -67,7 +67,7 @@ def reference_clips(test: VideoDataset, train: VideoDataset, clips_per_video: in
     videos = np.repeat(np.arange(len(train)), per_train)         # per_train clips of each train video, in order
     return {"test": real_clips(test, clips_per_video), "train": real_clips(train, per_train),
             "early": (early_v, early_l), "late": (late_v, late_l),
-            "train_videos": videos, "early_videos": videos}        # the train video of each train / early clip
+            "train_videos": videos, "early_videos": videos, "late_videos": videos}   # each clip's train video
 
 
 def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str = "auto", num_samples: int = 256,
@@ -143,11 +143,18 @@ def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str 
     # data. Against the train videos' second halves; real: their first halves, as many clips per class as they have.
     cover_labels = early_labels if mc.conditional else None
     gen, gen_labels = first_per_class(generated, asked, early_labels) if mc.conditional else (generated[:len(early)], None)
+    # And how many of the train videos are drawn at all (one of their second halves' clips covered or more).
+    ref_labels = late_labels if mc.conditional else np.zeros(len(late), int)
+    results["num_train_videos"] = len(train)
     for who, videos, labels in (("generated", gen, gen_labels), ("train_early", early, cover_labels)):
-        mean, per_class = coverage(late, late_labels if mc.conditional else None, videos, labels)
-        results[f"coverage_{who}_vs_train_late"] = mean
+        hit = covered(late, ref_labels, videos, labels if mc.conditional else np.zeros(len(videos), int))
+        per_class = {int(c): float(hit[ref_labels == c].mean()) for c in np.unique(ref_labels)}
+        results[f"coverage_{who}_vs_train_late"] = float(np.mean(list(per_class.values())))
+        drawn = videos_drawn(hit, refs["late_videos"], ref_labels)
+        results[f"train_videos_drawn_{who}"] = sum(k for k, _ in drawn.values())
         if mc.conditional:
             results[f"coverage_{who}_vs_train_late_per_class"] = {mc.class_names[c]: v for c, v in per_class.items()}
+            results[f"train_videos_drawn_{who}_per_class"] = {mc.class_names[c]: k for c, (k, _) in drawn.items()}
     # Whether clips keep their colours from start to end (drift.py): the first frames of a class's clips against
     # their last frames, pooled; the real train clips, cut at random moments, do. Sets of equal size per class.
     gen, gen_labels = first_per_class(generated, asked, train_labels) if mc.conditional else (generated[:len(train_videos)], None)
