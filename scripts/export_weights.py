@@ -72,8 +72,10 @@ def check_targets(r: dict, generation: bool = True) -> list[tuple[str, str, bool
                      0.8 <= spread <= 1.2))
         if "coverage_generated_vs_train_late" in r:   # the spread reads one performer at every phase as spread as the data
             cover, real = r["coverage_generated_vs_train_late"], r["coverage_train_early_vs_train_late"]
+            drawn = (f"; draws {r['train_videos_drawn_generated']} of the {r['num_train_videos']} train videos"
+                     if "train_videos_drawn_generated" in r else "")
             rows.append(("no collapse: coverage of the train videos (who is drawn, in front of which wall) at least "
-                         "0.8x their own first halves'", f"{cover:.2f} vs {real:.2f} ({cover / real:.2f}x)",
+                         "0.8x their own first halves'", f"{cover:.2f} vs {real:.2f} ({cover / real:.2f}x{drawn})",
                          cover >= 0.8 * real))
         if "clip_drift_generated" in r:   # no figure over random frames sees when colours come (metrics/drift.py)
             drift, real = r["clip_drift_generated"], r["clip_drift_real_train"]

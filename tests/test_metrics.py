@@ -342,6 +342,8 @@ def test_export_checks_every_pyramid_level_and_motion_and_spread_against_the_tra
     met = {what.split(" (")[0].split(", every")[0] + (", 2nd halves" if "second halves" in what else ""): ok
            for what, _, ok in export.check_targets(r)}
     assert met["no collapse: coverage of the train videos"] is False       # 0.21x: one performer per class
+    r.update(train_videos_drawn_generated=12, num_train_videos=56)
+    assert any("0.21 vs 1.00 (0.21x; draws 12 of the 56 train videos)" == shown for _, shown, _ in export.check_targets(r))
     assert met["colours kept over a clip: colour drift within clips"] is False   # 2.7x: clothes that change
     assert met["actions at every phase at every frame index: index bias"] is True  # 1.39x
     assert met["motion within 20% of real train clips"] is True            # 1.02x the 7 the model learned
