@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 BASE_SIZE = 4  # the transposed conv turns the latent into a 4x4x4 volume (Table 1, row 2)
-FORMAT_VERSION = 8  # config.json's layout: 2 to 8 record every field of their day (and this number); 1 had no version
+FORMAT_VERSION = 7  # config.json's layout: 2 to 7 record every field of their day (and this number); 1 had no version
 
 # name -> fields.  Stage lists run from the first stage after the 4x4x4 input to the last.
 PRESETS: dict[str, dict] = {
@@ -164,9 +164,6 @@ class ModelConfig:
     output_activation: str = option("tanh", "tanh keeps RGB in [-1, 1]; linear is clamped when sampling",
                                     choices=("tanh", "linear"))
     mbstd_group: int = option(4, "minibatch standard deviation group size (0 disables)", low=0)
-    mbstd_by_class: bool = option(False, "D's minibatch std over the clips of each clip's own class in the batch, not "
-                                  "over a group of mixed classes: one look per class, which the spread between classes "
-                                  "hides (a model without classes keeps the groups)")
     d_fc_dim: int = option(128, "width of D's penultimate fully connected layer (Table 2)", low=1)
     leaky_slope: float = option(0.2, "LeakyReLU slope in D", low=0.0, high=1.0)
     context_frames: int = option(0, "m: frames a prediction model is given (0 = generation only)", low=0)
@@ -237,9 +234,6 @@ class ModelConfig:
         if self.turn and (self.context_frames < 2 or self.warp):
             raise ValueError("turn continues the context's own motion: it needs context_frames >= 2 (two frames to see a "
                              "motion in) and warp: false (it replaces the warped layer), or set it to false.")
-        if self.mbstd_by_class and not self.mbstd_group:
-            raise ValueError("mbstd_by_class changes the groups of the minibatch std: it needs mbstd_group > 0, or set "
-                             "it to false.")
         if self.warp_prior and not (self.warp and self.context_frames >= 2):
             raise ValueError("warp_prior carries the context's last motion on: it needs warp: true and context_frames >= 2 "
                              "(two frames to see a motion in), or set it to false.")
@@ -316,8 +310,7 @@ class ModelConfig:
 
 # Fields that older config.json files may lack, by their format_version: each default is what a model without
 # that field was built as.
-ADDED_SINCE = {1: {"motion_strides", "g_background", "warp_support", "warp_prior", "time_crop", "turn", "mbstd_by_class"},
-               2: {"g_background", "warp_support", "warp_prior", "time_crop", "turn", "mbstd_by_class"},
-               3: {"warp_support", "warp_prior", "time_crop", "turn", "mbstd_by_class"},
-               4: {"warp_prior", "time_crop", "turn", "mbstd_by_class"}, 5: {"time_crop", "turn", "mbstd_by_class"},
-               6: {"turn", "mbstd_by_class"}, 7: {"mbstd_by_class"}}
+ADDED_SINCE = {1: {"motion_strides", "g_background", "warp_support", "warp_prior", "time_crop", "turn"},
+               2: {"g_background", "warp_support", "warp_prior", "time_crop", "turn"},
+               3: {"warp_support", "warp_prior", "time_crop", "turn"}, 4: {"warp_prior", "time_crop", "turn"},
+               5: {"time_crop", "turn"}, 6: {"turn"}}

@@ -39,19 +39,9 @@ def generator_norm(kind: str, channels: int) -> nn.Module:
     return nn.Identity()
 
 
-def minibatch_stddev(x: torch.Tensor, group_size: int, labels: torch.Tensor | None = None) -> torch.Tensor:
-    """Append one channel: the std of each feature across a group of videos, averaged (ProGAN).  With ``labels``
-    ((B,) indices or (B, K) soft labels, read by their largest entry) the group of a video is every video of its
-    class in the batch: groups of mixed classes read the spread between classes, blind to one look per class."""
+def minibatch_stddev(x: torch.Tensor, group_size: int) -> torch.Tensor:
+    """Append one channel: the std of each feature across a group of videos, averaged (ProGAN)."""
     b, c, t, h, w = x.shape
-    if labels is not None:
-        lab = labels if labels.ndim == 1 else labels.argmax(dim=1)
-        same = (lab[:, None] == lab[None, :]).float()                                  # (B, B)
-        y = x.float().flatten(1)                                                       # (B, F)
-        mean = same @ y / same.sum(1, keepdim=True)                                    # each video's class mean
-        var = (same[:, :, None] * (y[None] - mean[:, None]) ** 2).sum(1) / same.sum(1, keepdim=True)
-        std = (var + 1e-8).sqrt().mean(dim=1)                                          # (B,); a class alone: ~0
-        return torch.cat([x, std.reshape(b, 1, 1, 1, 1).expand(b, 1, t, h, w).to(x.dtype)], dim=1)
     g = min(group_size, b)
     while b % g:  # the largest group size that divides the batch
         g -= 1
@@ -697,8 +687,7 @@ class Discriminator(nn.Module):
             if self.patch_head is not None and i == self.patch_after:
                 patch = self.patch_head(x).mean(dim=(1, 2, 3, 4))      # (B,): mean over every neighbourhood
         if c.mbstd_group > 0:
-            by_class = labels if c.mbstd_by_class and c.conditional else None
-            x = minibatch_stddev(x, c.mbstd_group, by_class)            # (B, C0 + 1, 4, 4, 4)
+            x = minibatch_stddev(x, c.mbstd_group)                    # (B, C0 + 1, 4, 4, 4)
         x = F.leaky_relu(self.final_conv(x), c.leaky_slope)
         h = F.leaky_relu(self.fc(x.flatten(1)), c.leaky_slope)       # (B, d_fc_dim)
         score = self.out(h).squeeze(1) + patch

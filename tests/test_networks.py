@@ -125,39 +125,6 @@ def test_minibatch_stddev_by_hand():
     assert torch.allclose(minibatch_stddev(torch.randn(3, 2, 1, 2, 2), 2)[:, 2], torch.tensor(1e-4), atol=1e-3)
 
 
-def test_minibatch_stddev_by_class_sees_one_look_per_class_that_mixed_groups_miss():
-    torch.manual_seed(0)
-    looks = torch.randn(4, 3, 1, 2, 2) * 5                        # four classes, far apart
-    labels = torch.tensor([0, 1, 2, 3, 0, 1, 2, 3])
-    collapsed = looks[labels]                                      # every class draws one look, exactly
-    varied = collapsed + torch.randn_like(collapsed)               # ... or varies within the class
-    # Groups of mixed classes read the spread between classes: the collapse looks as varied as the rest.
-    mixed = [minibatch_stddev(v, 4)[:, 3].mean() for v in (collapsed, varied)]
-    assert mixed[0] > 0.5 * mixed[1]
-    by_class = [minibatch_stddev(v, 4, labels)[:, 3] for v in (collapsed, varied)]
-    assert torch.allclose(by_class[0], torch.tensor(1e-4), atol=1e-4)      # no spread within any class
-    assert (by_class[1] > 0.3).all()
-    # Each video's value is its class's: the std of the two clips of class 0, by hand; soft labels by their top.
-    pair = varied[[0, 4]].flatten(1)
-    assert torch.allclose(by_class[1][0], ((pair - pair.mean(0)) ** 2).mean(0).add(1e-8).sqrt().mean(), atol=1e-5)
-    soft = torch.nn.functional.one_hot(labels, 4).float() * 0.7 + 0.075
-    assert torch.allclose(minibatch_stddev(varied, 4, soft), minibatch_stddev(varied, 4, labels))
-    # The critic reads it with model.mbstd_by_class (the same weights: only the std channel differs).
-    config = ModelConfig.from_preset("tiny", class_names=["a", "b"])
-    by_class = Discriminator(ModelConfig.from_preset("tiny", class_names=["a", "b"], mbstd_by_class=True))
-    plain = Discriminator(config)
-    plain.load_state_dict(by_class.state_dict())
-    video, labels = torch.randn(4, 3, config.frames, config.resolution, config.resolution), torch.tensor([0, 1, 0, 1])
-    assert not torch.allclose(by_class(video, labels), plain(video, labels))
-    with pytest.raises(ValueError, match="mbstd_by_class"):
-        ModelConfig.from_preset("tiny", class_names=["a", "b"], mbstd_by_class=True, mbstd_group=0)
-    unconditional = ModelConfig.from_preset("tiny", mbstd_by_class=True)   # no classes: the plain groups
-    plain = Discriminator(ModelConfig.from_preset("tiny"))
-    d = Discriminator(unconditional)
-    d.load_state_dict(plain.state_dict())
-    assert torch.allclose(d(video), plain(video))
-
-
 def test_context_encoder_levels_match_the_generator_stages():
     from hrvgan.networks import context_clip
 

@@ -263,15 +263,13 @@ def test_damaged_weights_are_refused(tiny_folder, damage, match):
     (lambda c: c.pop("class_names"), "lacks class_names"),
     (lambda c: c.update(latent_dim=16.0), "latent_dim: 16.0 is not a whole number"),
     (lambda c: c.update(g_noise="yes please"), "g_noise: 'yes please' is not true or false"),
-    (lambda c: c.update(format_version=9), "format_version 9 is not one this hrvgan reads"),
+    (lambda c: c.update(format_version=8), "format_version 8 is not one this hrvgan reads"),
     (lambda c: c.update(format_version=2) or c.pop("time_padding"), "lacks time_padding"),
     (lambda c: c.pop("g_background"), "lacks g_background"),                # a version-5 file needs it
     (lambda c: c.pop("warp_support"), "lacks warp_support"),
     (lambda c: c.pop("warp_prior"), "lacks warp_prior"),
     (lambda c: c.pop("time_crop"), "lacks time_crop"),                      # a version-6 file needs it
     (lambda c: c.pop("turn"), "lacks turn"),                                # a version-7 file needs it
-    (lambda c: c.pop("mbstd_by_class"), "lacks mbstd_by_class"),            # a version-8 file needs it
-    (lambda c: c.update(format_version=7) or c.pop("turn"), "lacks turn"),  # version 7 had it
     (lambda c: c.update(format_version=6) or c.pop("time_crop"), "lacks time_crop"),  # version 6 had it
     (lambda c: c.update(format_version=5) or c.pop("warp_prior"), "lacks warp_prior"),  # version 5 had it
     (lambda c: c.update(format_version=4) or c.pop("warp_support"), "lacks warp_support"),  # version 4 had it
@@ -281,7 +279,7 @@ def test_config_json_is_checked_field_by_field(tiny_folder, edit, match):
     import json
     path = tiny_folder / "config.json"
     config = json.loads(path.read_text())
-    assert config["format_version"] == 8 and "mbstd_by_class" in config   # written with a version and every field
+    assert config["format_version"] == 7 and "turn" in config       # written with a version and every field
     edit(config)
     path.write_text(json.dumps(config))
     with pytest.raises(ValueError, match=match):
