@@ -23,7 +23,7 @@ import numpy as np
 from hrvgan import HRVGAN
 from hrvgan.data import VideoDataset
 from hrvgan.metrics.classifier import VideoClassifier, classify
-from hrvgan.metrics.coverage import covered, first_per_class, videos_drawn
+from hrvgan.metrics.coverage import covered, first_per_class, share_covered, videos_drawn
 from hrvgan.metrics.drift import clip_drift, index_bias
 from hrvgan.metrics.evaluate import reference_clips
 from hrvgan.metrics.swd import MOVING_VIEWS, swd, swd_moving_by_class
@@ -79,7 +79,7 @@ def main():
 
     def cover(row: dict, hit: np.ndarray) -> None:
         """Coverage (the mean over classes of the share of covered clips) and how many train videos are drawn."""
-        row.setdefault(COVERAGE, []).append([100 * np.mean([hit[late_l == c].mean() for c in np.unique(late_l)])])
+        row.setdefault(COVERAGE, []).append([100 * share_covered(hit, late_l)[0]])
         drawn = list(videos_drawn(hit, refs["late_videos"], late_l).values())
         of = " / ".join(str(n) for n in [sum(n for _, n in drawn)] + [n for _, n in drawn])
         row.setdefault(DRAWN.format(of), []).append([sum(k for k, _ in drawn)] + [k for k, _ in drawn])

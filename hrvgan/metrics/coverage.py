@@ -72,7 +72,11 @@ def coverage(reference: np.ndarray, reference_labels, videos: np.ndarray, labels
 
     Labels None: one class.  The share grows with the number of videos: give every set as many clips per class
     as the real set it is compared with (``evaluate`` does)."""
-    hit = covered(reference, reference_labels, videos, labels, k)
+    return share_covered(covered(reference, reference_labels, videos, labels, k), reference_labels)
+
+
+def share_covered(hit: np.ndarray, reference_labels=None) -> tuple[float, dict]:
+    """`covered`'s answer -> (the mean over classes of the share of covered reference clips, {class: share})."""
     ref_labels = np.zeros(len(hit), int) if reference_labels is None else np.asarray(reference_labels)
     per_class = {int(c): float(hit[ref_labels == c].mean()) for c in np.unique(ref_labels)}
     return float(np.mean(list(per_class.values()))), per_class

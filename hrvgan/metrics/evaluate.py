@@ -21,7 +21,7 @@ from ..networks import velocity_prior, warp_frame
 from ..pipeline import HRVGAN
 from ..video import to_float, to_uint8
 from .classifier import VideoClassifier, classify
-from .coverage import covered, first_per_class, videos_drawn
+from .coverage import covered, first_per_class, share_covered, videos_drawn
 from .drift import clip_drift, index_bias
 from .scores import frechet_distance, inception_score, motion
 from .swd import MOVING_VIEWS, swd, swd_moving_by_class
@@ -144,12 +144,11 @@ def evaluate(model: HRVGAN, data, classifier: VideoClassifier, data_format: str 
     cover_labels = early_labels if mc.conditional else None
     gen, gen_labels = first_per_class(generated, asked, early_labels) if mc.conditional else (generated[:len(early)], None)
     # And how many of the train videos are drawn at all (one of their second halves' clips covered or more).
-    ref_labels = late_labels if mc.conditional else np.zeros(len(late), int)
+    ref_labels = late_labels if mc.conditional else None
     results["num_train_videos"] = len(train)
     for who, videos, labels in (("generated", gen, gen_labels), ("train_early", early, cover_labels)):
-        hit = covered(late, ref_labels, videos, labels if mc.conditional else np.zeros(len(videos), int))
-        per_class = {int(c): float(hit[ref_labels == c].mean()) for c in np.unique(ref_labels)}
-        results[f"coverage_{who}_vs_train_late"] = float(np.mean(list(per_class.values())))
+        hit = covered(late, ref_labels, videos, labels)
+        results[f"coverage_{who}_vs_train_late"], per_class = share_covered(hit, ref_labels)
         drawn = videos_drawn(hit, refs["late_videos"], ref_labels)
         results[f"train_videos_drawn_{who}"] = sum(k for k, _ in drawn.values())
         if mc.conditional:
