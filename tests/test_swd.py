@@ -157,8 +157,9 @@ def test_reference_clips_are_picked_one_way_for_every_figure(weizmann):
     common = dict(frames=8, resolution=32, progress=False)
     test, train = VideoDataset(weizmann, split="test", **common), VideoDataset(weizmann, split="train", **common)
     refs = reference_clips(test, train)
-    assert sorted(refs) == ["early", "early_videos", "late", "test", "train", "train_videos"]
+    assert sorted(refs) == ["early", "early_videos", "late", "late_videos", "test", "train", "train_videos"]
     assert list(refs["early_videos"][:5]) == [0, 0, 0, 0, 1]                   # 4 early clips of each train video
+    assert len(refs["late_videos"]) == len(refs["late"][0]) and list(refs["late_videos"][:5]) == [0, 0, 0, 0, 1]
     assert list(refs["train_videos"][:5]) == [0, 0, 0, 0, 1] and len(refs["train_videos"]) == len(refs["train"][0])
     assert len(refs["test"][0]) == 8 * len(test) and len(refs["train"][0]) == 4 * len(train)
     assert np.array_equal(refs["train"][0], real_clips(train, 4)[0]) and np.array_equal(refs["test"][1], real_clips(test, 8)[1])
