@@ -41,6 +41,11 @@ def appearance(videos: np.ndarray, pool: int = POOL) -> np.ndarray:
     return appearance_of(clips, pool).flatten(1).numpy()
 
 
+def _class_of(labels, n: int) -> np.ndarray:
+    """Labels as an array; None (no classes): every clip in class 0."""
+    return np.zeros(n, int) if labels is None else np.asarray(labels)
+
+
 def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1), 0.0))
 
@@ -49,8 +54,8 @@ def covered(reference: np.ndarray, reference_labels, videos: np.ndarray, labels,
     """Whether each ``reference`` clip has a clip of ``videos`` of the same class within reach (at most the distance
     to its k-th nearest other reference clip, appearance space): bool (len(reference),).  Labels None: one class."""
     ref, vid = appearance(reference), appearance(videos)
-    ref_labels = np.zeros(len(ref), int) if reference_labels is None else np.asarray(reference_labels)
-    vid_labels = np.zeros(len(vid), int) if labels is None else np.asarray(labels)
+    ref_labels = _class_of(reference_labels, len(ref))
+    vid_labels = _class_of(labels, len(vid))
     out = np.zeros(len(ref), bool)
     for c in np.unique(ref_labels):
         rows = np.flatnonzero(ref_labels == c)
@@ -77,7 +82,7 @@ def coverage(reference: np.ndarray, reference_labels, videos: np.ndarray, labels
 
 def share_covered(hit: np.ndarray, reference_labels=None) -> tuple[float, dict]:
     """`covered`'s answer -> (the mean over classes of the share of covered reference clips, {class: share})."""
-    ref_labels = np.zeros(len(hit), int) if reference_labels is None else np.asarray(reference_labels)
+    ref_labels = _class_of(reference_labels, len(hit))
     per_class = {int(c): float(hit[ref_labels == c].mean()) for c in np.unique(ref_labels)}
     return float(np.mean(list(per_class.values()))), per_class
 
@@ -87,7 +92,7 @@ def videos_drawn(hit: np.ndarray, groups, labels=None) -> dict[int, tuple[int, i
     `covered`'s answer; ``groups``: the video of each reference clip.  A generator that drops performers or walls
     draws fewer of the videos, whatever its share of clips."""
     groups = np.asarray(groups)
-    labels = np.zeros(len(hit), int) if labels is None else np.asarray(labels)
+    labels = _class_of(labels, len(hit))
     out = {}
     for c in np.unique(labels):
         in_class = labels == c
