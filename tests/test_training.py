@@ -71,6 +71,28 @@ def test_train_writes_the_run_folder_and_a_loadable_model(tmp_path, weizmann):
         assert (out / "model" / "training" / f"{name}.safetensors").read_bytes() == (last / f"{name}.safetensors").read_bytes()
 
 
+def test_keep_exports_keeps_every_export_of_a_run_loadable_by_its_step(tmp_path, weizmann):
+    """run.keep_exports: each export also stays as exports/step-N/ (model/ is only the last), so a run's
+    exports can be compared afterwards and the best one shipped or continued (it carries training/)."""
+    out = tmp_path / "run"
+    proc = run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "4", "--export_every", "2",
+                     "--keep_exports", "true", "--sample_every", "0", "--checkpoint_every", "2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert sorted(p.name for p in (out / "exports").iterdir()) == ["step-2", "step-4"]    # no .tmp left behind
+    weights = {}
+    for step in (2, 4):
+        kept = out / "exports" / f"step-{step}"
+        assert f"| training steps | {step} |" in (kept / "README.md").read_text()
+        assert (kept / "training" / "discriminator.safetensors").exists()
+        assert HRVGAN.from_pretrained(kept).sample(classes="jack", seeds=0).shape == (1, 8, 32, 32, 3)
+        weights[step] = (kept / "model.safetensors").read_bytes()
+    assert weights[4] == (out / "model" / "model.safetensors").read_bytes() and weights[2] != weights[4]
+    # without it, a run keeps only model/
+    proc = run_train(tmp_path, weizmann, "--output_dir", str(tmp_path / "plain"), "--max_steps", "2",
+                     "--export_every", "1", "--sample_every", "0", "--checkpoint_every", "2")
+    assert proc.returncode == 0 and not (tmp_path / "plain" / "exports").exists()
+
+
 def test_resume_continues_from_the_saved_step(tmp_path, weizmann):
     out = tmp_path / "run"
     assert run_train(tmp_path, weizmann, "--output_dir", str(out), "--max_steps", "4", "--checkpoint_every", "2").returncode == 0

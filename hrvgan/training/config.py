@@ -113,6 +113,8 @@ class RunConfig(Section):
     checkpoint_every: int = option(500, "write a checkpoint every n steps", low=1)
     checkpoints_total_limit: int = option(3, "keep the last n checkpoints", low=1)
     export_every: int = option(0, "also export model/ every n steps (0 = only at the end)", low=0)
+    keep_exports: bool = option(False, "keep each export as exports/step-N/ too (the best may not be the last: "
+                                "compare them with bench/bench_draws.py)")
 
 
 @dataclass

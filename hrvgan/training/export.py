@@ -41,6 +41,18 @@ def export_model(folder: Path, pipeline, generator, critic, videos: np.ndarray, 
     return folder
 
 
+def keep_copy(folder: Path, kept: Path) -> Path:
+    """Copy an exported model folder to ``kept`` (``exports/step-N``) atomically: a kill mid-copy leaves
+    only a ``.tmp`` folder, never a half model under the kept name."""
+    tmp = kept.with_name(kept.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(folder, tmp)
+    shutil.rmtree(kept, ignore_errors=True)
+    os.replace(tmp, kept)
+    logger.info("kept a copy of the export in %s", kept)
+    return kept
+
+
 def hub_timeout(seconds: float) -> None:
     """Give every huggingface_hub request a timeout (its HTTP client has none by default: a Hub that
     accepts the connection and never answers would hang the run forever)."""

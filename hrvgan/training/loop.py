@@ -30,7 +30,7 @@ from ..networks import Discriminator
 from ..pipeline import HRVGAN
 from . import checkpoint as ckpt
 from .config import TrainConfig
-from .export import export_model, push_folder, write_samples
+from .export import export_model, keep_copy, push_folder, write_samples
 from .loss import GANLoss, pair_up
 from .warmstart import warm_start
 
@@ -253,6 +253,8 @@ class Trainer:
                     "training_command": "accelerate launch train.py " + " ".join(sys.argv[1:]) if sys.argv[1:] else None,
                     "steps": self.step, "metrics": metrics}
             export_model(folder, self.pipeline, self.G, self.D, self.fixed_samples(), card, self.cfg.to_yaml())
+            if self.cfg.run.keep_exports and folder == self.out / "model":
+                keep_copy(folder, self.out / "exports" / f"step-{self.step}")
         self.accelerator.wait_for_everyone()
         return folder
 
