@@ -65,6 +65,9 @@ def main():
                         help="read each video of a model without time_crop as a random window of its length within "
                              "its loop (twice its length rendered, `sample(num_frames=...)`), as a model with "
                              "time_crop samples: every phase at every frame index, and the loop's join in most windows")
+    parser.add_argument("--truncation", type=float, default=1.0,
+                        help="sample every model at this truncation (1 = none; > 1 pushes seeds away from their "
+                             "class's mean: are the performers a model misses in the tails of its latent space?)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     models = {name: HRVGAN.from_pretrained(name) for name in args.models}
@@ -90,11 +93,12 @@ def main():
             seeds = list(range(seed, seed + args.num_samples))
             if args.windows and not model.config.time_crop:   # a time-cropped model samples its own window
                 frames = model.config.frames
-                long = model.sample(classes=labels.tolist(), seeds=seeds, num_frames=2 * frames)
+                long = model.sample(classes=labels.tolist(), seeds=seeds, num_frames=2 * frames,
+                                    truncation=args.truncation)
                 start = np.random.default_rng(seed).integers(0, frames + 1, len(long))
                 videos = np.stack([v[s:s + frames] for v, s in zip(long, start)])
             else:
-                videos = model.sample(classes=labels.tolist(), seeds=seeds)
+                videos = model.sample(classes=labels.tolist(), seeds=seeds, truncation=args.truncation)
             rows[name].setdefault("class accuracy %", []).append(
                 [100 * float((classify(classifier, videos)[0].argmax(1) == labels).mean())])
             for key, value in figures(videos, videos, labels, test[0], (late_v, late_l), seed).items():
@@ -111,7 +115,8 @@ def main():
         rows[REAL].setdefault(BIAS, []).append([index_bias(*train)[0]])
         print(f"draw {k + 1}/{args.draws} done", flush=True)
     keys = list(rows[args.models[0]])
-    print(f"\nmean ± sd over {args.draws} draws of {args.num_samples} videos; SWD x10³ finest / middle / coarsest level")
+    print(f"\nmean ± sd over {args.draws} draws of {args.num_samples} videos at truncation {args.truncation:g}; "
+          "SWD x10³ finest / middle / coarsest level")
     print("| | " + " | ".join(rows) + " |")
     print("|---" * (len(rows) + 1) + "|")
     for key in keys:
