@@ -32,13 +32,19 @@ def export_model(folder: Path, pipeline, generator, critic, videos: np.ndarray, 
     pipeline.save_pretrained(tmp, model_card_kwargs={**card, "sample_gif": "sample.gif"})
     (tmp / "training_config.yaml").write_text(recipe_yaml)
     save_training_state(tmp, generator, critic)
+    _swap_in(tmp, folder)
+    logger.info("exported the EMA generator (and training/: raw generator, critic) to %s", folder)
+    return folder
+
+
+def _swap_in(tmp: Path, folder: Path) -> None:
+    """Put the finished folder ``tmp`` in place of ``folder``: the old one moves aside before the new one is renamed in,
+    and goes only then."""
     old = folder.with_name(folder.name + ".old.tmp")
     if folder.exists():
         os.replace(folder, old)
     os.replace(tmp, folder)
     shutil.rmtree(old, ignore_errors=True)
-    logger.info("exported the EMA generator (and training/: raw generator, critic) to %s", folder)
-    return folder
 
 
 def keep_copy(folder: Path, kept: Path) -> Path:
@@ -47,8 +53,7 @@ def keep_copy(folder: Path, kept: Path) -> Path:
     tmp = kept.with_name(kept.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(folder, tmp)
-    shutil.rmtree(kept, ignore_errors=True)
-    os.replace(tmp, kept)
+    _swap_in(tmp, kept)
     logger.info("kept a copy of the export in %s", kept)
     return kept
 
