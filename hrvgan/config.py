@@ -172,8 +172,9 @@ class ModelConfig:
                                   "moved (a still wall stays put); 0 = anywhere", low=0)
     warp_prior: bool = option(False, "warp: the flow starts from the context's own last motion (Lucas-Kanade between its "
                                      "last two frames) carried on at a learned pace per frame; to_flow learns the rest")
-    time_padding: str = option("zeros", "what G's 3x3x3 convs see beyond the first / last frame (paper: zeros)",
-                               choices=("zeros", "replicate"))
+    time_padding: str = option("zeros", "what G's 3x3x3 convs see beyond the first / last frame (paper: zeros; "
+                                        "replicate: the end frame, still; circular: the other end, the video a loop)",
+                               choices=("zeros", "replicate", "circular"))
     d_motion: bool = option(False, "D also sees each frame's change from the ones before it (flicker, smear, sweeps)")
     motion_strides: tuple[int, ...] = option((1,), "d_motion: frame differences over these frame gaps (1 = the previous frame)",
                                              low=1)
@@ -183,7 +184,8 @@ class ModelConfig:
     time_crop: int = option(0, "G renders its code looped this many frames longer than its length, and a video is a "
                                "window of it: in training a random one (D sees every phase at every frame index, and "
                                "the loop's join), in sampling one drawn from the seed; a multiple of frames / 4 "
-                               "(0 = the code's start, every video)", low=0)
+                               "(0 = the code's start, every video).  With circular time padding the render is the "
+                               "loop itself, one period long, and a window starts anywhere in it", low=0)
     turn: bool = option(False, "prediction by turning: the context's last motion carried on for r frames, then the context "
                                "played back (periodic actions turn); r drawn per seed from a learned distribution "
                                "(`hrvgan fit-turn`); replaces the drawn and warped prediction layers")
@@ -228,6 +230,9 @@ class ModelConfig:
         if self.time_crop % (self.frames // BASE_SIZE):
             raise ValueError(f"time_crop must be a multiple of {self.frames // BASE_SIZE} (the frames one step of the "
                              f"{BASE_SIZE}-step code makes), got {self.time_crop}.")
+        if self.time_padding == "circular" and self.context_frames:
+            raise ValueError("circular time padding makes every video a loop; a prediction model continues its context "
+                             "where it ends: use time_padding replicate (or zeros) with context_frames > 0.")
         if self.time_crop and self.context_frames:
             raise ValueError("time_crop windows a generated video; a prediction model continues its context where it "
                              "ends: set time_crop to 0 or context_frames to 0.")
@@ -260,6 +265,24 @@ class ModelConfig:
     @property
     def num_stages(self) -> int:
         return len(self.channels)
+
+    @property
+    def window_slack(self) -> int:
+        """The latest frame of G's render that a generated video may start at (``time_crop``; 0: every video starts
+        at the code's start).  A circular render is the loop itself, so there a start past its last frame is one
+        at its beginning: at most ``frames - 1``."""
+        if self.time_padding == "circular":
+            return min(self.time_crop, self.frames - 1)
+        return self.time_crop
+
+    def render_frames(self, frames: int | None = None) -> int:
+        """How many frames G renders for a generated video of ``frames`` (default: the model's own length) that starts
+        anywhere up to `window_slack`: ``time_crop`` more, or with circular padding whole loops (periods of the
+        model's length), which wrap around (`networks.time_window`)."""
+        frames = frames or self.frames
+        if self.time_padding == "circular":
+            return -(-frames // self.frames) * self.frames
+        return frames + self.time_crop
 
     def to_dict(self) -> dict:
         """config.json: the format version and every field."""

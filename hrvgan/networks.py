@@ -66,9 +66,10 @@ class GeneratorStage(nn.Module):
         super().__init__()
         self.scale = (2 if temporal_upsample else 1, 2, 2)
         # "replicate": the convs see the first / last frame continue still beyond the clip, not black;
-        # with zeros the end frames are drawn from half their context and flicker.
-        self.replicate_time = time_padding == "replicate"
-        padding = (0, 1, 1) if self.replicate_time else 1
+        # with zeros the end frames are drawn from half their context and flicker.  "circular": the clip is a
+        # loop, the frame after the last is the first (a looped code renders its steady state at every frame).
+        self.time_pad_mode = None if time_padding == "zeros" else time_padding
+        padding = 1 if self.time_pad_mode is None else (0, 1, 1)
         self.conv1 = nn.Conv3d(in_channels, out_channels, 3, padding=padding)
         self.norm1 = generator_norm(norm, out_channels)
         self.conv2 = nn.Conv3d(out_channels, out_channels, 3, padding=padding)
@@ -76,7 +77,7 @@ class GeneratorStage(nn.Module):
         self.noise_strength = nn.Parameter(torch.zeros(2, out_channels)) if noise else None
 
     def pad_time(self, x: torch.Tensor) -> torch.Tensor:
-        return F.pad(x, (0, 0, 0, 0, 1, 1), mode="replicate") if self.replicate_time else x
+        return x if self.time_pad_mode is None else F.pad(x, (0, 0, 0, 0, 1, 1), mode=self.time_pad_mode)
 
     def add_noise(self, x: torch.Tensor, noise: torch.Tensor | None, i: int) -> torch.Tensor:
         if self.noise_strength is None:
@@ -571,6 +572,9 @@ class Generator(nn.Module):
         ``frames``: a longer video than the model's own, in one pass: every stage is convolutional in time, so the
         4-step code looped (`loop_code`) renders as one continuous video (generation only)."""
         code = self.code_frames(frames)
+        if self.config.time_padding == "circular" and code % BASE_SIZE:
+            raise ValueError(f"a generator with circular time padding renders whole loops of its code: frames must be a "
+                             f"multiple of {self.config.frames}, got {frames} (ModelConfig.render_frames rounds up).")
         if code != BASE_SIZE and context is not None:
             raise ValueError("frames: a prediction continues its context; longer videos render from the code alone.")
         if context is not None and self.to_turn is not None:
@@ -622,8 +626,9 @@ def loop_code(code: torch.Tensor, steps: int) -> torch.Tensor:
 
 
 def time_window(video: torch.Tensor, offsets: torch.Tensor, frames: int) -> torch.Tensor:
-    """(B, C, T, ...) -> (B, C, frames, ...): frames offsets[i] .. offsets[i] + frames - 1 of each video i."""
-    index = offsets.view(-1, 1) + torch.arange(frames, device=video.device)                # (B, frames)
+    """(B, C, T, ...) -> (B, C, frames, ...): frames offsets[i] .. offsets[i] + frames - 1 of each video i, past
+    the last frame going on from the first (a circular render is a loop: `ModelConfig.render_frames`)."""
+    index = (offsets.view(-1, 1) + torch.arange(frames, device=video.device)) % video.shape[2]   # (B, frames)
     index = index.view(-1, 1, frames, *([1] * (video.ndim - 3))).expand(-1, video.shape[1], -1, *video.shape[3:])
     return video.gather(2, index)
 

@@ -149,16 +149,17 @@ class HRVGAN(
 
         ``frames``: longer videos rendered in one pass (`Generator.forward`), ``progress(videos_done, n)``
         after each chunk.  A model trained on windows of its loop (``time_crop``) renders ``time_crop`` frames more
-        and video i is the window that `window_start` draws from ``noise_seeds[i]``.
+        (with circular time padding: whole loops, `ModelConfig.render_frames`) and video i is the window that
+        `window_start` draws from ``noise_seeds[i]``.
         """
         truncation = check_truncation(truncation)
         n, out = z.shape[0], []
         noise_seeds = [0] * n if noise_seeds is None else [check_seed(s) for s in noise_seeds]
         if len(noise_seeds) != n:
             raise ValueError(f"got {len(noise_seeds)} noise seeds for {n} latents; give one per video.")
-        slack = self.config.time_crop if context is None else 0
         want = frames or self.config.frames
-        render = want + slack
+        slack = self.config.window_slack if context is None else 0
+        render = self.config.render_frames(want) if context is None else want
         for i in range(0, n, chunk):
             zc = z[i:i + chunk]
             lab = None if labels is None else labels[i:i + chunk]
@@ -265,7 +266,8 @@ class HRVGAN(
         A model trained on windows of its loop (``config.time_crop``) renders that many frames more and shows the
         window its seed draws (`window_start`): a video starts at any phase of the action, as real clips do.  A
         long video is the same window, longer: its first frames are the short sample's, up to a few frames before
-        where the short one's render ends.
+        where the short one's render ends.  With circular time padding (``config.time_padding``) the render is an
+        exact loop: a long video is the short sample repeated, frame for frame up to the grain.
 
         ``progress(frames_done, num_frames)`` is called as the work goes (with loop: as each chunk of videos is made).
         """

@@ -382,6 +382,32 @@ def test_replicate_time_padding_keeps_a_still_clip_still_to_its_ends():
     assert g(torch.randn(2, 16), torch.tensor([0, 1])).shape == (2, 3, 8, 32, 32)
 
 
+def test_circular_time_padding_renders_the_steady_state_of_the_loop_at_every_frame():
+    """A replicate-padded render of the looped code is the loop's steady state only away from its ends; a circular
+    one is that steady state at every frame, and exactly periodic."""
+    torch.manual_seed(0)
+    circular = Generator(ModelConfig.from_preset("tiny", num_classes=2, time_padding="circular"))
+    replicate = Generator(ModelConfig.from_preset("tiny", num_classes=2, time_padding="replicate"))
+    replicate.load_state_dict(circular.state_dict())
+    z, y = torch.randn(2, 16), torch.tensor([0, 1])
+    with torch.no_grad():
+        one, three = circular(z, y), circular(z, y, frames=24)
+        steady = replicate(z, y, frames=40)
+    for k in range(3):
+        assert torch.allclose(three[:, :, 8 * k:8 * k + 8], one, atol=1e-5)
+    assert torch.allclose(steady[:, :, 16:24], one, atol=1e-5)            # the middle of a long replicate render
+    assert not torch.allclose(steady[:, :, :8], one, atol=1e-3)           # ... not its ends
+    assert not torch.allclose(steady[:, :, 32:], one, atol=1e-3)
+    with pytest.raises(ValueError, match="whole loops"):
+        circular(z, y, frames=12)
+    with pytest.raises(ValueError, match="circular time padding makes every video a loop"):
+        ModelConfig.from_preset("tiny", time_padding="circular", context_frames=4)
+    config = ModelConfig.from_preset("tiny", time_padding="circular", time_crop=8)
+    assert (config.window_slack, config.render_frames(), config.render_frames(12)) == (7, 8, 16)
+    config = ModelConfig.from_preset("tiny", time_padding="replicate", time_crop=8)
+    assert (config.window_slack, config.render_frames(), config.render_frames(12)) == (8, 16, 20)
+
+
 def test_noise_inputs_start_silent_then_add_fresh_grain():
     plain = ModelConfig.from_preset("tiny", num_classes=2, time_padding="replicate")
     noisy = ModelConfig.from_preset("tiny", num_classes=2, time_padding="replicate", g_noise=True)

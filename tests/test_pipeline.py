@@ -335,6 +335,31 @@ def test_a_model_trained_on_windows_of_its_loop_samples_the_window_its_seed_draw
         ModelConfig.from_preset("tiny", time_crop=2, context_frames=4)
 
 
+def test_a_circular_model_samples_a_rolled_loop_and_repeats_it_in_a_long_video(tmp_path):
+    """time_padding circular with time_crop: G renders one loop of the model's length, a video is that loop from the
+    frame its seed draws (0 .. frames - 1), and a long video is the short one repeated."""
+    from hrvgan.pipeline import latent, window_start
+    from hrvgan.video import to_uint8
+
+    torch.manual_seed(0)
+    model = HRVGAN(ModelConfig.from_preset("tiny", class_names=["wave", "jack"], g_noise=True, time_crop=8,
+                                           time_padding="circular"))
+    seeds = list(range(12))
+    starts = [window_start(s, 7) for s in seeds]
+    assert len(set(starts)) > 3 and all(0 <= s <= 7 for s in starts)
+    videos = model.sample(classes="jack", seeds=seeds)
+    assert videos.shape == (12, 8, 32, 32, 3)
+    for i in (0, 5):
+        with torch.no_grad():
+            loop = to_uint8(model.generator(latent(seeds[i], 16)[None], torch.tensor([1]), noise=model._noise([seeds[i]])))
+        assert np.array_equal(np.roll(loop[0], -starts[i], axis=0), videos[i])
+    longer = model.sample(classes="jack", seeds=seeds, num_frames=20)
+    assert longer.shape == (12, 20, 32, 32, 3)
+    assert np.abs(longer.astype(int) - np.concatenate([videos] * 3, axis=1)[:, :20]).max() <= 1
+    model.save_pretrained(tmp_path / "m")
+    assert np.array_equal(HRVGAN.from_pretrained(tmp_path / "m").sample(classes="jack", seeds=seeds), videos)
+
+
 def test_a_version_2_config_without_g_background_loads_as_it_was_built(tiny_folder):
     """Weights saved before the background stream existed (format 2) load as generators without one."""
     import json

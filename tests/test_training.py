@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import load_file
 
 from hrvgan import HRVGAN, ModelConfig
-from hrvgan.networks import Generator
+from hrvgan.networks import Generator, time_window
 from hrvgan.training import TrainConfig, Trainer, list_checkpoints
 from hrvgan.training.warmstart import widen_state
 
@@ -901,11 +901,13 @@ def test_adv_weight_0_trains_a_predictor_by_its_pixel_losses_alone(tmp_path, wei
         Trainer(tiny(tmp_path, weizmann, out="turn", model__context_frames=4, model__turn=True, run__resume="none"))
 
 
-def test_time_crop_shows_the_critic_windows_of_a_longer_looped_video(tmp_path, weizmann):
-    """model.time_crop: G renders its looped code longer, and D sees each clip's own random window of the model's
-    length (a pair of the diversity term shares its window: they differ in z alone)."""
-    trainer = Trainer(tiny(tmp_path, weizmann, **{"model__time_crop": 4, "loss__diversity_weight": 0.1,
-                                                  "model__g_noise": True}))
+@pytest.mark.parametrize("padding, crop, render, starts", [("zeros", 4, 12, 5), ("circular", 8, 8, 8)])
+def test_time_crop_shows_the_critic_windows_of_a_longer_looped_video(tmp_path, weizmann, padding, crop, render, starts):
+    """model.time_crop: G renders its looped code longer (circular: one loop), and D sees each clip's own random
+    window of the model's length (circular: the loop from any frame on; a pair of the diversity term shares its
+    window: they differ in z alone)."""
+    trainer = Trainer(tiny(tmp_path, weizmann, **{"model__time_crop": crop, "loss__diversity_weight": 0.1,
+                                                  "model__g_noise": True, "model__time_padding": padding}))
     rendered, judged = [], []
     forward, critic = trainer.G.forward, trainer.D.forward
     trainer.G.forward = lambda *a, **k: (lambda out: (rendered.append(out[0].detach()), out)[1])(forward(*a, **k))
@@ -915,11 +917,12 @@ def test_time_crop_shows_the_critic_windows_of_a_longer_looped_video(tmp_path, w
         trainer.d_step(iter([(clips[:4], labels[:4])]))
         trainer.g_step(iter([(clips[4:], labels[4:])]))
 
-    def window(long, seen, i):   # where clip i of what D saw lies in its rendered video, or None
-        return next((o for o in range(5) if torch.equal(long[i, :, o:o + 8], seen[i].to(long.dtype))), None)
+    def window(long, seen, i):   # where clip i of what D saw lies in its rendered video (past its end: from its start)
+        return next((o for o in range(starts) if torch.equal(time_window(long[i:i + 1], torch.tensor([o]), 8)[0],
+                                                             seen[i].to(long.dtype))), None)
 
     offsets = []
-    assert len(rendered) == 6 and all(v.shape[2] == 12 for v in rendered)   # 8 frames + 4: two more code steps
+    assert len(rendered) == 6 and all(v.shape[2] == render for v in rendered)   # zeros: 8 frames + two code steps
     for long in rendered:   # each batch G made was judged (d_step's fake scores, then G's step), as windows of it
         seen = next(v for v in judged if v.shape[0] == 4 and window(long, v, 0) is not None)
         assert seen.shape[2] == 8

@@ -21,9 +21,10 @@ class GANLoss:
     def __init__(self, G: Generator, D: Discriminator, cfg: LossConfig):
         self.G, self.D, self.cfg = G, D, cfg
         self.context_frames = G.config.context_frames
-        # Generation steps render the looped code this long (LongVideoGAN's random temporal crops, on the loop).
-        self.time_crop = G.config.time_crop
-        self.render_frames = G.config.frames + self.time_crop
+        # Generation steps render the looped code this long (LongVideoGAN's random temporal crops, on the loop);
+        # a window starts at 0 .. slack.
+        self.slack = G.config.window_slack
+        self.render_frames = G.config.render_frames()
 
     def context(self, real: torch.Tensor, labels, rollout: int) -> torch.Tensor:
         """The context X of a prediction step: the real clip's first m frames, or (``rollout`` = k > 0) what G
@@ -50,8 +51,8 @@ class GANLoss:
         moved layer for the predicted frames or None)."""
         if not predict:
             out, mask = self.G(z, labels, noise=noise, return_mask=True, frames=self.render_frames)
-            if self.time_crop:
-                offsets = torch.randint(0, self.time_crop + 1, (out.shape[0],), device=out.device)
+            if self.slack:
+                offsets = torch.randint(0, self.slack + 1, (out.shape[0],), device=out.device)
                 if self.cfg.paired:  # a pair differs in z alone: the same window
                     half = out.shape[0] // 2
                     offsets[half:2 * half] = offsets[:half]
