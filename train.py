@@ -18,6 +18,7 @@ import logging
 import sys
 
 from hrvgan.training import build_parser, from_args, train
+from hrvgan.training.warmstart import check_warm_start
 
 
 def main(argv=None) -> int:
@@ -26,6 +27,8 @@ def main(argv=None) -> int:
     try:
         cfg = from_args(args)
         if args.dry_run:
+            if cfg.run.init_from:      # the refusals of a warm start need no data: the classes do not enter them
+                check_warm_start(cfg.run.init_from, cfg.model_config([]))
             print(cfg.to_yaml(), end="")
             return 0
         trainer = train(cfg)

@@ -362,6 +362,17 @@ def test_prediction_task_trains_one_network_for_both(tmp_path, weizmann):
     assert bad.returncode == 2 and "context_frames must be in [0, frames) = [0, 8)" in bad.stderr
 
 
+def test_a_dry_run_refuses_an_init_from_that_the_run_would_change(tmp_path):
+    """--dry_run checks --init_from against the recipe before any data is read: the shipped model (replicate
+    padding) cannot start the recipe's circular run as it is, and can with the option the error names."""
+    command = [sys.executable, str(ROOT / "train.py"), "--config", str(ROOT / "configs/weizmann-64.yaml"), "--data",
+               str(tmp_path / "no-data-needed"), "--init_from", str(ROOT / "weights"), "--dry_run"]
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2 and "pass --time_padding replicate" in proc.stderr, proc.stderr
+    proc = subprocess.run(command + ["--time_padding", "replicate"], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0 and "time_padding: replicate" in proc.stdout, proc.stderr
+
+
 def test_init_from_a_trained_model_copies_what_fits(tmp_path, weizmann):
     src = tmp_path / "src"
     HRVGAN(ModelConfig.from_preset("tiny", class_names=["bend", "jack", "wave1", "wave2"])).save_pretrained(src)
@@ -784,7 +795,7 @@ def test_the_shipped_weights_continue_with_their_critic_and_keep_their_classes(t
          "--data", str(ROOT / "tests/data/weizmann-mini-64"), "--cache_dir", str(tmp_path / "cache"),
          "--init_from", str(ROOT / "weights"), "--output_dir", str(out), "--max_steps", "40",
          "--channels", *map(str, shipped["channels"]), "--motion_strides", *map(str, shipped["motion_strides"]),
-         "--sample_every", "1000", "--checkpoint_every", "1000", "--export_every", "1000"],
+         "--time_padding", shipped["time_padding"], "--sample_every", "1000", "--checkpoint_every", "1000", "--export_every", "1000"],
         cwd=tmp_path, env={**os.environ, "OMP_NUM_THREADS": "2"}, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "initialised" in proc.stderr and "critic tensors" in proc.stderr and "carries no critic" not in proc.stderr

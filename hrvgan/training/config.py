@@ -232,7 +232,7 @@ def build_parser(description: str = "") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False,
                                      usage="%(prog)s --config RECIPE.yaml [--section.key VALUE ...] (see below)")
     parser.add_argument("--config", help="the recipe: a YAML file of sections (configs/*.yaml)")
-    parser.add_argument("--dry_run", action="store_true", help="print the resolved config and exit")
+    parser.add_argument("--dry_run", action="store_true", help="print the resolved config and exit (after checking that --init_from fits it)")
     names = [f.name for _, f in _fields()]
     groups = {}
     for section, f in _fields():

@@ -16,6 +16,7 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
+from ..config import ModelConfig
 from ..networks import Discriminator, Generator
 from ..pipeline import HRVGAN
 from .checkpoint import is_checkpoint, TRAINING_FOLDER, load_tensors
@@ -149,11 +150,10 @@ def training_sources(ref: str) -> dict[str, dict]:
     return sources
 
 
-def warm_start(ref: str, generator: Generator, ema: Generator, critic: Discriminator, widen: bool) -> bool:
-    """Load ``ref`` into a run's raw generator, EMA generator and critic (``widen``: with more stage channels
-    than ``ref`` has, by :func:`widen_state` and :func:`widen_critic_state`).  Returns whether the critic came
-    with it (else it starts fresh, and ``optim.d_warmup_steps`` lets it learn before G follows it)."""
-    config = generator.config
+def check_warm_start(ref: str, config: ModelConfig) -> dict[str, dict]:
+    """Refuse to start a run of ``config`` from ``ref`` where the run would change what ``ref`` draws (time padding,
+    grain, the still wall), saying which option to pass; -> ``ref``'s `training_sources`.  `train.py --dry_run`
+    runs it too, so a command is checked before hours are spent on it."""
     sources = training_sources(ref)
     trained = sources["config"]
     if trained is not None and trained.time_padding != config.time_padding:
@@ -165,6 +165,15 @@ def warm_start(ref: str, generator: Generator, ema: Generator, critic: Discrimin
     if any(k.startswith("background.") for k in sources["ema"]) and not config.g_background:
         raise ValueError(f"--init_from {ref} draws its wall with a background stream (g_background) and this run has "
                          "none: its videos would lose their wall; pass --g_background true.")
+    return sources
+
+
+def warm_start(ref: str, generator: Generator, ema: Generator, critic: Discriminator, widen: bool) -> bool:
+    """Load ``ref`` into a run's raw generator, EMA generator and critic (``widen``: with more stage channels
+    than ``ref`` has, by :func:`widen_state` and :func:`widen_critic_state`).  Returns whether the critic came
+    with it (else it starts fresh, and ``optim.d_warmup_steps`` lets it learn before G follows it)."""
+    config = generator.config
+    sources = check_warm_start(ref, config)
     if widen and config.g_norm != "pixel":
         raise ValueError("--init_from with other model.channels widens a pixel-norm generator only (g_norm: pixel).")
     for module, role in ((ema, "ema"), (generator, "generator")):
