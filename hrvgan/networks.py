@@ -471,6 +471,9 @@ class Generator(nn.Module):
         per_step = c.frames // BASE_SIZE
         if frames < c.frames or frames % per_step:
             raise ValueError(f"frames must be the model's {c.frames} or more, in steps of {per_step}; got {frames}.")
+        if c.time_padding == "circular" and frames % c.frames:
+            raise ValueError(f"a generator with circular time padding renders whole loops of its code: frames must be a "
+                             f"multiple of {c.frames}, got {frames} (ModelConfig.render_frames rounds up).")
         return frames // per_step
 
     def hold_mask(self, held: bool) -> None:
@@ -572,9 +575,6 @@ class Generator(nn.Module):
         ``frames``: a longer video than the model's own, in one pass: every stage is convolutional in time, so the
         4-step code looped (`loop_code`) renders as one continuous video (generation only)."""
         code = self.code_frames(frames)
-        if self.config.time_padding == "circular" and code % BASE_SIZE:
-            raise ValueError(f"a generator with circular time padding renders whole loops of its code: frames must be a "
-                             f"multiple of {self.config.frames}, got {frames} (ModelConfig.render_frames rounds up).")
         if code != BASE_SIZE and context is not None:
             raise ValueError("frames: a prediction continues its context; longer videos render from the code alone.")
         if context is not None and self.to_turn is not None:
