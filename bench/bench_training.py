@@ -72,7 +72,7 @@ def bare_conv3d(trainer, steps: int = 10) -> tuple[float, str]:
     conv = torch.nn.Conv3d(cin, c, 3, padding=1).to(acc.device)
 
     def step():
-        with acc.autocast():
+        with trainer.autocast():
             y = conv(x)
         y.float().square().mean().backward()
 
@@ -166,7 +166,7 @@ def main():
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"torch {torch.__version__}, {where}, preset {mc.preset}, width {mc.width}, "
           f"{'prediction' if mc.context_frames else 'generation'}, batch {o.batch_size}, "
-          f"mixed_precision {o.mixed_precision or 'no'}, gp_every {cfg.loss.gp_every}"
+          f"{trainer.precision}, gp_every {cfg.loss.gp_every}"
           + (" (synthetic clips)" if args.synthetic else ""))
     print(f"steps/s          {args.steps / elapsed:.2f}  ({elapsed / args.steps:.2f} s/step)")
     print(f"videos/s         {videos / elapsed:.1f}")

@@ -54,7 +54,7 @@ def main():
     where = torch.cuda.get_device_name(device) if cuda else f"CPU, {torch.get_num_threads()} threads"
     mc, o = trainer.model_config, cfg.optim
     print(f"{where}: preset {mc.preset}, width {mc.width}, batch {o.batch_size}, "
-          f"mixed_precision {o.mixed_precision or 'no'}: {ms:.0f} ms/step (mean of {args.steps})")
+          f"{trainer.precision}: {ms:.0f} ms/step (mean of {args.steps})")
     table = prof.key_averages()
     if cuda:
         print(table.table(sort_by="cuda_time_total", row_limit=12, max_name_column_width=50))

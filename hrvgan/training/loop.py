@@ -8,9 +8,11 @@ A run folder holds ``config.yaml`` (the resolved recipe), ``checkpoints/step-XXX
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
+import os
 import signal
 import sys
 import time
@@ -46,6 +48,13 @@ class Trainer:
             dataloader_config=DataLoaderConfiguration(non_blocking=True),   # pinned batches, copied without waiting
             log_with="tensorboard",
             project_config=ProjectConfiguration(project_dir=str(self.out), logging_dir=str(self.out / "logs")))
+        self.autocast, self.precision = acc.autocast, {"no": "fp32"}.get(acc.mixed_precision, acc.mixed_precision)
+        if acc.device.type == "cpu" and acc.mixed_precision == "bf16" and not cpu_has_bf16():
+            if acc.is_main_process:
+                logger.warning("mixed_precision bf16 asked for, but this CPU has no bf16 instructions (AVX-512 BF16 or AMX): "
+                               "PyTorch would emulate them, some 50x slower than fp32 (bench/bench_bf16.py). Training "
+                               "in fp32; HRVGAN_CPU_BF16=1 forces bf16.")
+            self.autocast, self.precision = contextlib.nullcontext, "fp32"
         if not cfg.data.path:
             raise ValueError("no data: give --data PATH (or data.path in the recipe).")
         preset = ModelConfig.from_preset(cfg.model["preset"])
@@ -161,9 +170,9 @@ class Trainer:
         acc, policy, predict = self.accelerator, self.cfg.loss.augment, self.predicting()
         for _ in range(acc.gradient_accumulation_steps):
             real, labels = next(data)
-            with torch.no_grad(), acc.autocast():
+            with torch.no_grad(), self.autocast():
                 fake = self.loss.fake_clips(real, labels, self.new_z(real.shape[0]), predict, rollout=self.rollout())
-            with acc.autocast():
+            with self.autocast():
                 real, fake = augment.augment(real, policy), augment.augment(fake.float(), policy)
                 main, logs = self.loss.critic_main(real, fake, labels)
                 reg, reg_logs = self.loss.critic_reg(real, fake, labels, self.d_steps)
@@ -184,7 +193,7 @@ class Trainer:
             if self.cfg.loss.paired:
                 real, labels, noise = pair_up(real, labels, self.G.make_noise(real.shape[0], device=acc.device,
                                                                                frames=None if predict else self.loss.render_frames))
-            with acc.autocast():
+            with self.autocast():
                 loss, logs = self.loss.generator_main(real, labels, z, predict, noise, self.rollout())
             acc.backward(loss)
         all_reduce_grads(self.accelerator, self.G)
@@ -270,9 +279,10 @@ class Trainer:
         if (resume := ckpt.resolve_resume(r.resume, self.out)) is not None:
             self.load_checkpoint(resume)
         acc.init_trackers("hrvgan")
-        self.log("training %s on %d videos (%s) with %d process(es), batch %d/process, %d classes: %s",
-                 self.model_config.preset, len(self.dataset), self.dataset.format, acc.num_processes,
-                 o.batch_size, self.model_config.num_classes, self.model_config.class_names)
+        self.log("training %s on %d videos (%s) with %d process(es), batch %d/process, %s, %d classes: %s",
+                 self.model_config.preset, len(self.dataset), self.dataset.format, acc.num_processes, o.batch_size,
+                 self.precision,
+                 self.model_config.num_classes, self.model_config.class_names)
         old_handlers = {s: signal.signal(s, self._request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
         data = self.batches()
         bar = tqdm(total=o.max_steps, initial=self.step, disable=not acc.is_main_process, desc="train", unit="step")
@@ -324,6 +334,19 @@ class Trainer:
             self.push_ok = push_folder(folder, cfg.hub, f"HRVGAN weights at step {self.step}")
         acc.end_training()
         return folder
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 in hardware (AVX-512 BF16 or AMX), where bf16 autocast is about 2x faster
+    than fp32; on one without (an AVX2 EPYC), PyTorch emulates it: a Conv3d's forward and backward 56x slower
+    (bench/bench_bf16.py).  HRVGAN_CPU_BF16=1 or 0 overrides the answer."""
+    forced = os.environ.get("HRVGAN_CPU_BF16", "")
+    if forced not in ("", "0", "1"):
+        raise ValueError(f"HRVGAN_CPU_BF16={forced!r}: set it to 1 (bf16 autocast on this CPU), 0 (fp32) or unset it "
+                         "(bf16 where the CPU has bf16 instructions).")
+    if forced:
+        return forced == "1"
+    return any(getattr(torch.cpu, name, lambda: False)() for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
 
 
 def finite(values: dict, step: int, last_good) -> dict:  # last_good: () -> the checkpoint to name
