@@ -28,7 +28,7 @@ def main(argv=None) -> int:
         cfg = from_args(args)
         if args.dry_run:
             if cfg.run.init_from:      # the refusals of a warm start need no data: the classes do not enter them
-                check_warm_start(cfg.run.init_from, cfg.model_config([]))
+                check_warm_start(cfg.run.init_from, cfg.model_config([]), cfg.run.change_time_padding)
             print(cfg.to_yaml(), end="")
             return 0
         trainer = train(cfg)

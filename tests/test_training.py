@@ -379,13 +379,16 @@ def test_prediction_task_trains_one_network_for_both(tmp_path, weizmann):
 
 def test_a_dry_run_refuses_an_init_from_that_the_run_would_change(tmp_path):
     """--dry_run checks --init_from against the recipe before any data is read: the shipped model (replicate
-    padding) cannot start the recipe's circular run as it is, and can with the option the error names."""
+    padding) cannot start the recipe's circular run as it is, and can with either option the error names."""
     command = [sys.executable, str(ROOT / "train.py"), "--config", str(ROOT / "configs/weizmann-64.yaml"), "--data",
                str(tmp_path / "no-data-needed"), "--init_from", str(ROOT / "weights"), "--dry_run"]
     proc = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2 and "pass --time_padding replicate" in proc.stderr, proc.stderr
     proc = subprocess.run(command + ["--time_padding", "replicate"], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0 and "time_padding: replicate" in proc.stdout, proc.stderr
+    proc = subprocess.run(command + ["--change_time_padding"], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0 and "time_padding: circular" in proc.stdout, proc.stderr
+    assert "retrains it with 'circular'" in proc.stderr
 
 
 def test_init_from_a_trained_model_copies_what_fits(tmp_path, weizmann):
@@ -397,8 +400,11 @@ def test_init_from_a_trained_model_copies_what_fits(tmp_path, weizmann):
     state = trainer.G.state_dict()
     assert all(torch.equal(state[k], v) for k, v in source.items())           # generation path copied
     assert any(k.startswith("encoder.") for k in state)                         # the new encoder kept its init
-    with pytest.raises(ValueError, match="pass --time_padding zeros"):
+    with pytest.raises(ValueError, match="pass --time_padding zeros, or --change_time_padding"):
         Trainer(cfg.replace(**{"model.time_padding": "replicate"}))
+    repadded = Trainer(cfg.replace(**{"model.time_padding": "replicate", "run.change_time_padding": True}))
+    assert repadded.G.config.time_padding == "replicate"                      # asked for, and the weights came
+    assert all(torch.equal(repadded.G.state_dict()[k], v) for k, v in source.items())
     wrong = tmp_path / "wrong"
     HRVGAN(ModelConfig.from_preset("64", width=0.0625)).save_pretrained(wrong)
     with pytest.raises(ValueError, match="another architecture"):

@@ -108,6 +108,8 @@ class RunConfig(Section):
     output_dir: str = option("runs/hrvgan", "the run folder: config.yaml, checkpoints/, logs/, samples/, model/")
     resume: str = option("latest", "latest | none | a checkpoint folder")
     init_from: str = option("", "start from a model folder or Hub id (with its critic if it carries training/) or a checkpoint")
+    change_time_padding: bool = option(False, "let --init_from start from a model trained with other time padding (its "
+                                       "videos change where the padding acts, at their ends, until the run retrains it)")
     log_every: int = option(10, "log losses to TensorBoard every n steps", low=1)
     sample_every: int = option(500, "fixed-seed sample grid + gif every n steps (0 = never)", low=0)
     checkpoint_every: int = option(500, "write a checkpoint every n steps", low=1)

@@ -150,15 +150,20 @@ def training_sources(ref: str) -> dict[str, dict]:
     return sources
 
 
-def check_warm_start(ref: str, config: ModelConfig) -> dict[str, dict]:
+def check_warm_start(ref: str, config: ModelConfig, change_time_padding: bool = False) -> dict[str, dict]:
     """Refuse to start a run of ``config`` from ``ref`` where the run would change what ``ref`` draws (time padding,
-    grain, the still wall), saying which option to pass; -> ``ref``'s `training_sources`.  `train.py --dry_run`
-    runs it too, so a command is checked before hours are spent on it."""
+    unless ``change_time_padding`` says that is the point; grain; the still wall), saying which option to pass;
+    -> ``ref``'s `training_sources`.  `train.py --dry_run` runs it too, so a command is checked before hours are
+    spent on it."""
     sources = training_sources(ref)
     trained = sources["config"]
     if trained is not None and trained.time_padding != config.time_padding:
-        raise ValueError(f"--init_from {ref} was trained with time_padding {trained.time_padding!r}, this run has "
-                         f"{config.time_padding!r}: its videos would change; pass --time_padding {trained.time_padding}.")
+        if not change_time_padding:
+            raise ValueError(f"--init_from {ref} was trained with time_padding {trained.time_padding!r}, this run has "
+                             f"{config.time_padding!r}: its videos would change; pass --time_padding "
+                             f"{trained.time_padding}, or --change_time_padding to retrain it with {config.time_padding!r}.")
+        logger.warning("--init_from %s was trained with time_padding %r: this run retrains it with %r (--change_time_padding)",
+                       ref, trained.time_padding, config.time_padding)
     if any(k.endswith(".noise_strength") for k in sources["ema"]) and not config.g_noise:
         raise ValueError(f"--init_from {ref} has noise inputs (g_noise) and this run has none: its videos would "
                          "lose their grain; pass --g_noise.")
@@ -168,12 +173,14 @@ def check_warm_start(ref: str, config: ModelConfig) -> dict[str, dict]:
     return sources
 
 
-def warm_start(ref: str, generator: Generator, ema: Generator, critic: Discriminator, widen: bool) -> bool:
+def warm_start(ref: str, generator: Generator, ema: Generator, critic: Discriminator, widen: bool,
+               change_time_padding: bool = False) -> bool:
     """Load ``ref`` into a run's raw generator, EMA generator and critic (``widen``: with more stage channels
     than ``ref`` has, by :func:`widen_state` and :func:`widen_critic_state`).  Returns whether the critic came
-    with it (else it starts fresh, and ``optim.d_warmup_steps`` lets it learn before G follows it)."""
+    with it (else it starts fresh, and ``optim.d_warmup_steps`` lets it learn before G follows it).
+    ``change_time_padding``: see `check_warm_start`."""
     config = generator.config
-    sources = check_warm_start(ref, config)
+    sources = check_warm_start(ref, config, change_time_padding)
     if widen and config.g_norm != "pixel":
         raise ValueError("--init_from with other model.channels widens a pixel-norm generator only (g_norm: pixel).")
     for module, role in ((ema, "ema"), (generator, "generator")):
