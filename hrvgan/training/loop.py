@@ -52,7 +52,7 @@ class Trainer:
         if acc.device.type == "cpu" and acc.mixed_precision == "bf16" and not cpu_has_bf16():
             if acc.is_main_process:
                 logger.warning("mixed_precision bf16 asked for, but this CPU has no bf16 instructions (AVX-512 BF16 or AMX): "
-                               "PyTorch would emulate them, some 50x slower than fp32 (bench/bench_bf16.py). Training "
+                               "PyTorch would emulate them, 28-56x slower than fp32 (bench/bench_bf16.py). Training "
                                "in fp32; HRVGAN_CPU_BF16=1 forces bf16.")
             self.autocast, self.precision = contextlib.nullcontext, "fp32"
         if not cfg.data.path:
@@ -281,8 +281,7 @@ class Trainer:
         acc.init_trackers("hrvgan")
         self.log("training %s on %d videos (%s) with %d process(es), batch %d/process, %s, %d classes: %s",
                  self.model_config.preset, len(self.dataset), self.dataset.format, acc.num_processes, o.batch_size,
-                 self.precision,
-                 self.model_config.num_classes, self.model_config.class_names)
+                 self.precision, self.model_config.num_classes, self.model_config.class_names)
         old_handlers = {s: signal.signal(s, self._request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
         data = self.batches()
         bar = tqdm(total=o.max_steps, initial=self.step, disable=not acc.is_main_process, desc="train", unit="step")
@@ -338,7 +337,7 @@ class Trainer:
 
 def cpu_has_bf16() -> bool:
     """Whether this CPU computes bf16 in hardware (AVX-512 BF16 or AMX), where bf16 autocast is about 2x faster
-    than fp32; on one without (an AVX2 EPYC), PyTorch emulates it: a Conv3d's forward and backward 56x slower
+    than fp32; on one without (an AVX2 EPYC), PyTorch emulates it: a Conv3d's forward and backward 28-56x slower
     (bench/bench_bf16.py).  HRVGAN_CPU_BF16=1 or 0 overrides the answer."""
     forced = os.environ.get("HRVGAN_CPU_BF16", "")
     if forced not in ("", "0", "1"):
