@@ -352,7 +352,8 @@ def test_a_circular_model_samples_a_rolled_loop_and_repeats_it_in_a_long_video(t
     for i in (0, 5):
         with torch.no_grad():
             loop = to_uint8(model.generator(latent(seeds[i], 16)[None], torch.tensor([1]), noise=model._noise([seeds[i]])))
-        assert np.array_equal(np.roll(loop[0], -starts[i], axis=0), videos[i])
+        # one video alone against it in a batch of 12: bit-equal on one CPU, 1 grey level apart on another (AVX2)
+        assert np.abs(np.roll(loop[0], -starts[i], axis=0).astype(int) - videos[i]).max() <= 1
     longer = model.sample(classes="jack", seeds=seeds, num_frames=20)
     assert longer.shape == (12, 20, 32, 32, 3)
     assert np.abs(longer.astype(int) - np.concatenate([videos] * 3, axis=1)[:, :20]).max() <= 1
