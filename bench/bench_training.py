@@ -142,7 +142,8 @@ def main():
         elapsed = time.perf_counter() - t0
         # GFLOP/s of the steps without the lazy gradient penalty (3 of every 4): FlopCounterMode cannot
         # follow the penalty's autograd.grad, so those steps are counted and timed on their own.
-        gp_weight, cfg.loss.gp_weight = cfg.loss.gp_weight, 0.0  # no penalty in these steps
+        penalties = cfg.loss.gp_weight, cfg.loss.r1_weight
+        cfg.loss.gp_weight = cfg.loss.r1_weight = 0.0  # no penalty in these steps
 
         def plain_step():
             trainer.d_step(data)
@@ -158,7 +159,7 @@ def main():
             plain_step()
         sync(device)
         plain_time = (time.perf_counter() - t1) / args.steps
-        cfg.loss.gp_weight = gp_weight
+        cfg.loss.gp_weight, cfg.loss.r1_weight = penalties
         conv_rate, conv_what = bare_conv3d(trainer)
         peak = matmul_peak(device) if device.type == "cuda" else None
     mc, o = trainer.model_config, cfg.optim

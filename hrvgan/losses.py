@@ -34,6 +34,27 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, labels=None
     return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
 
 
+def r1_penalty(critic, real: torch.Tensor, labels=None) -> torch.Tensor:
+    # R1 (Mescheder et al., 2018): E[||grad_x D(x)||_2^2] on real clips alone. It pushes the critic's gradient to
+    # zero on the data, where WGAN-GP's pulls it to 1 on lines between real and fake videos; the small-data choice
+    # of StyleGAN2, with the non-saturating (bce) or hinge loss. The caller weighs it by gamma / 2.
+    x = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x, labels).sum(), x, create_graph=True)
+    return grad.flatten(1).float().pow(2).sum(dim=1).mean()
+
+
+# --- the hinge form (Lim & Ye, 2017; SAGAN, BigGAN): a critic that stops pushing past a margin of 1 ---------
+
+def hinge_d_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    # E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]: clips already scored beyond the margin teach the critic nothing.
+    return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
+
+
+def hinge_g_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    # The generator side is WGAN's: maximise E[D(G(z))].
+    return -fake_scores.mean()
+
+
 # --- the paper's binary cross-entropy form (eqs. 12-14) ------------------------------------------
 # The critic's unbounded score s is shifted into a probability by the logistic sigmoid before the
 # binary cross-entropy L_bce(Y, Yhat) = -sum Yhat log Y + (1 - Yhat) log(1 - Y) of eq. 12.  Written
@@ -105,5 +126,5 @@ def mode_seeking_loss(fake_a: torch.Tensor, fake_b: torch.Tensor, z_a: torch.Ten
     return 1.0 / (ratio + eps)
 
 
-D_LOSSES = {"wgan-gp": wgan_d_loss, "bce": bce_d_loss}
-G_LOSSES = {"wgan-gp": wgan_g_loss, "bce": bce_g_loss}
+D_LOSSES = {"wgan-gp": wgan_d_loss, "bce": bce_d_loss, "hinge": hinge_d_loss}
+G_LOSSES = {"wgan-gp": wgan_g_loss, "bce": bce_g_loss, "hinge": hinge_g_loss}

@@ -35,6 +35,27 @@ def test_gradient_penalty_flows_to_critic_parameters():
     assert lin.weight.grad is not None and lin.weight.grad.abs().sum() > 0
 
 
+def test_hinge_losses_by_hand():
+    real, fake = torch.tensor([0.5, 3.0]), torch.tensor([-2.0, 0.5])
+    # real: max(0, 1 - 0.5) = 0.5 and 0 (past the margin); fake: 0 (past it) and max(0, 1 + 0.5) = 1.5
+    assert losses.hinge_d_loss(real, fake).item() == pytest.approx(0.5 / 2 + 1.5 / 2)
+    assert losses.hinge_g_loss(fake).item() == pytest.approx(0.75)
+
+
+def test_r1_penalty_of_a_linear_and_a_quadratic_critic():
+    # D(x) = <w, x>: the gradient is w on every clip, so R1 = ||w||^2 = 25 (WGAN-GP would read (5 - 1)^2 = 16).
+    w = torch.tensor([3.0, 4.0])
+    real = torch.randn(4, 2)
+    assert losses.r1_penalty(lambda x, labels=None: (x * w).sum(1), real).item() == pytest.approx(25.0)
+    # D(x) = ||x||^2 / 2 has gradient x: R1 is the mean squared norm of the real clips, and it reads only them.
+    r1 = losses.r1_penalty(lambda x, labels=None: x.pow(2).sum(1) / 2, real)
+    assert r1.item() == pytest.approx(real.pow(2).sum(1).mean().item(), rel=1e-5)
+    lin = torch.nn.Linear(2, 1)
+    losses.r1_penalty(lambda x, labels=None: lin(x).squeeze(1), real).backward()
+    assert lin.weight.grad is not None and lin.weight.grad.abs().sum() > 0                # it trains the critic
+    assert not real.requires_grad                                                          # the batch is untouched
+
+
 def test_bce_forms_by_hand():
     s = torch.tensor([0.0, 2.0])
     sig = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731

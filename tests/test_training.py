@@ -1,6 +1,7 @@
 """The trainer end to end, as users run it: subprocesses of train.py / accelerate launch."""
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -205,8 +206,8 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, weizmann
 
 
 def test_config_errors_are_clear(tmp_path):
-    with pytest.raises(ValueError, match="loss.kind: 'hinge' is not allowed; choose one of"):
-        TrainConfig(loss={"kind": "hinge"})
+    with pytest.raises(ValueError, match="loss.kind: 'lsgan' is not allowed; choose one of"):
+        TrainConfig(loss={"kind": "lsgan"})
     with pytest.raises(ValueError, match="hub.push_to_hub needs hub.model_id"):
         TrainConfig(hub={"push_to_hub": True})
     bad = tmp_path / "bad.yaml"
@@ -616,6 +617,36 @@ def test_the_diversity_term_compares_what_its_view_says(tmp_path, weizmann, view
     assert compared.shape[2:] == ((8, 32, 32) if view == "pixels" else (8, 8))
     expected = losses.mode_seeking_loss(compared[:2], compared[2:4], z[:2], z[2:4])
     assert float(logs["Loss/G/diversity"]) == pytest.approx(float(expected), rel=1e-3)
+
+
+@pytest.mark.parametrize("kind, gp, r1", [("wgan-gp", 10.0, 0.0), ("hinge", 10.0, 2.0), ("bce", 0.0, 2.0)])
+def test_the_critic_regulariser_is_the_gradient_penalty_or_r1_every_gp_every_steps(tmp_path, weizmann, kind, gp, r1):
+    """loss.r1_weight: R1 on the real clips, with any kind; the gradient penalty belongs to wgan-gp alone. Both are
+    lazy: every gp_every-th critic step, scaled by gp_every, nothing in between."""
+    from hrvgan import losses
+
+    trainer = Trainer(tiny(tmp_path, weizmann, **{"loss__kind": kind, "loss__gp_weight": gp, "loss__r1_weight": r1,
+                                                  "loss__gp_every": 2}))
+    real = torch.stack([trainer.dataset[i][0] for i in range(4)])
+    fake, labels = torch.rand_like(real) * 2 - 1, torch.arange(4)
+    torch.manual_seed(0)
+    reg, logs = trainer.loss.critic_reg(real, fake, labels, d_step=4)
+    torch.manual_seed(0)
+    expected = 0.0
+    if kind == "wgan-gp":
+        expected += gp * 2 * losses.gradient_penalty(trainer.D, real, fake, labels).item()
+    if r1:
+        expected += r1 / 2 * 2 * losses.r1_penalty(trainer.D, real, labels).item()
+    assert sorted(logs) == sorted(["Loss/D/gp"] * (kind == "wgan-gp") + ["Loss/D/r1"] * (r1 > 0))
+    assert reg.item() == pytest.approx(expected, rel=1e-4) and reg.item() > 0
+    reg.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in trainer.D.parameters())
+    off, logs = trainer.loss.critic_reg(real, fake, labels, d_step=5)
+    assert off.item() == 0 and logs == {}
+    trainer.D.zero_grad(set_to_none=True)
+    step_logs = trainer.d_step(iter([(real, labels)]))                                      # a whole step (d_step 0)
+    assert ("Loss/D/r1" in step_logs) == (r1 > 0) and ("Loss/D/gp" in step_logs) == (kind == "wgan-gp")
+    assert math.isfinite(float(step_logs["Loss/D/total"]))
 
 
 def test_a_background_stream_joins_a_trained_generator_and_the_mask_term_pulls_its_mask_down(tmp_path, weizmann):

@@ -52,9 +52,12 @@ class DataConfig(Section):
 
 @dataclass
 class LossConfig(Section):
-    kind: str = option("wgan-gp", "adversarial loss: wgan-gp (eqs. 5-6) | bce (eqs. 12-14)", choices=tuple(losses.D_LOSSES))
-    gp_weight: float = option(10.0, "lambda of the gradient penalty (eq. 6)", low=0.0)
-    gp_every: int = option(1, "apply the penalty every n critic steps (lazy regularisation)", low=1)
+    kind: str = option("wgan-gp", "adversarial loss: wgan-gp (eqs. 5-6) | bce (eqs. 12-14) | hinge (SAGAN's; with "
+                                  "bce, pair it with r1_weight)", choices=tuple(losses.D_LOSSES))
+    gp_weight: float = option(10.0, "lambda of the gradient penalty (eq. 6; kind wgan-gp only)", low=0.0)
+    r1_weight: float = option(0.0, "gamma of R1 (Mescheder et al.): + gamma / 2 * E||grad D(x)||^2 on real clips, any "
+                                   "kind (StyleGAN2's small-data choice: bce or hinge with 0.1-10)", low=0.0)
+    gp_every: int = option(1, "apply the penalties every n critic steps (lazy regularisation)", low=1)
     drift_weight: float = option(0.001, "epsilon_drift * E[D(x)^2]: keeps real scores near 0", low=0.0)
     adv_weight: float = option(1.0, "alpha of eq. 15: weight of G's adversarial loss (0: prediction by its pixel "
                                     "losses alone; the critic is neither trained nor run)", low=0.0)

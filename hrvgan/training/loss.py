@@ -1,7 +1,7 @@
 """The loss phases of one training step (Algorithm 1), as stylegan3's loss module names them:
 
     Dmain  the critic's adversarial loss on real and generated clips (+ the drift term)
-    Dreg   the critic's regularisation: the gradient penalty of eq. 6, every ``gp_every`` critic steps
+    Dreg   the critic's regularisation: the gradient penalty of eq. 6 and/or R1, every ``gp_every`` critic steps
     Gmain  the generator's adversarial loss (+ eq. 10's pixel loss on predicted frames, SSIM, diversity, mask)
 
 Each phase returns its loss and the scalars it logs, named by path (``Loss/D/gp``).  The terms
@@ -78,12 +78,19 @@ class GANLoss:
         return loss, logs
 
     def critic_reg(self, real: torch.Tensor, fake: torch.Tensor, labels, d_step: int) -> tuple[torch.Tensor, dict]:
-        """Dreg: the gradient penalty (eq. 6), lazily every ``gp_every`` critic steps and scaled up to match."""
+        """Dreg: the gradient penalty (eq. 6; wgan-gp) and R1 (any kind), lazily every ``gp_every`` critic steps and
+        scaled up to match."""
         cfg = self.cfg
-        if cfg.kind != "wgan-gp" or cfg.gp_weight == 0 or d_step % cfg.gp_every:
-            return real.new_zeros(()), {}
-        gp = losses.gradient_penalty(self.D, real, fake, labels).float()                     # Loss/D/gp
-        return cfg.gp_weight * cfg.gp_every * gp, {"Loss/D/gp": gp.detach()}
+        loss, logs = real.new_zeros((), dtype=torch.float32), {}
+        if d_step % cfg.gp_every:
+            return loss, logs
+        if cfg.kind == "wgan-gp" and cfg.gp_weight > 0:
+            gp = losses.gradient_penalty(self.D, real, fake, labels).float()                 # Loss/D/gp
+            loss, logs["Loss/D/gp"] = loss + cfg.gp_weight * cfg.gp_every * gp, gp.detach()
+        if cfg.r1_weight > 0:
+            r1 = losses.r1_penalty(self.D, real, labels).float()                             # Loss/D/r1
+            loss, logs["Loss/D/r1"] = loss + cfg.r1_weight / 2 * cfg.gp_every * r1, r1.detach()
+        return loss, logs
 
     def generator_main(self, real: torch.Tensor, labels, z: torch.Tensor, predict: bool, noise,
                        rollout: int = 0) -> tuple[torch.Tensor, dict]:
