@@ -73,7 +73,8 @@ class Trainer:
         self.has_critic = True
         if cfg.run.init_from:
             widen = "channels" in cfg.model
-            self.has_critic = warm_start(cfg.run.init_from, self.G, self.ema, self.D, widen, cfg.run.change_time_padding)
+            self.has_critic = warm_start(cfg.run.init_from, self.G, self.ema, self.D, widen,
+                                          change_time_padding=cfg.run.change_time_padding)
         # The mask is held only in a run from scratch.  A warm start is past that stage: from a model without the
         # stream its mask starts released (0.95); from one with a trained stream, a hold or release would erase it.
         self.background_start = 0 if cfg.run.init_from else cfg.loss.background_start
