@@ -845,9 +845,9 @@ def test_the_shipped_weights_continue_with_their_critic_and_keep_their_classes(t
     proc = subprocess.run(
         [sys.executable, str(ROOT / "train.py"), "--config", str(ROOT / "configs/weizmann-64.yaml"),
          "--data", str(ROOT / "tests/data/weizmann-mini-64"), "--cache_dir", str(tmp_path / "cache"),
-         "--init_from", str(ROOT / "weights"), "--output_dir", str(out), "--max_steps", "40",
+         "--init_from", str(ROOT / "weights"), "--output_dir", str(out), "--max_steps", "20",
          "--channels", *map(str, shipped["channels"]), "--motion_strides", *map(str, shipped["motion_strides"]),
-         "--time_padding", shipped["time_padding"], "--sample_every", "1000", "--checkpoint_every", "1000", "--export_every", "1000"],
+         "--time_padding", shipped["time_padding"], "--time_crop", str(shipped["time_crop"]), "--sample_every", "1000", "--checkpoint_every", "1000", "--export_every", "1000"],
         cwd=tmp_path, env={**os.environ, "OMP_NUM_THREADS": "2"}, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "initialised" in proc.stderr and "critic tensors" in proc.stderr and "carries no critic" not in proc.stderr
