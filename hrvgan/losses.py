@@ -23,14 +23,19 @@ def drift_penalty(real_scores: torch.Tensor) -> torch.Tensor:
     return real_scores.pow(2).mean()
 
 
+def input_gradient(critic, x: torch.Tensor, labels=None) -> torch.Tensor:
+    # d(sum of the critic's scores) / d(its input), kept in the graph: both penalties below train the critic on it.
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x, labels).sum(), x, create_graph=True)
+    return grad
+
+
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, labels=None,
                      generator: torch.Generator | None = None) -> torch.Tensor:
     # Eq. 6: E[(||grad_x D(x_hat)||_2 - 1)^2], x_hat on random lines between real and fake videos.
     b = real.shape[0]
     eps = torch.rand(b, *([1] * (real.ndim - 1)), device=real.device, dtype=real.dtype, generator=generator)
-    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
-    scores = critic(x_hat, labels)
-    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+    grad = input_gradient(critic, eps * real + (1 - eps) * fake, labels)   # x_hat, detached there
     return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
 
 
@@ -38,8 +43,7 @@ def r1_penalty(critic, real: torch.Tensor, labels=None) -> torch.Tensor:
     # R1 (Mescheder et al., 2018): E[||grad_x D(x)||_2^2] on real clips alone. It pushes the critic's gradient to
     # zero on the data, where WGAN-GP's pulls it to 1 on lines between real and fake videos; the small-data choice
     # of StyleGAN2, with the non-saturating (bce) or hinge loss. The caller weighs it by gamma / 2.
-    x = real.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(x, labels).sum(), x, create_graph=True)
+    grad = input_gradient(critic, real, labels)
     return grad.flatten(1).float().pow(2).sum(dim=1).mean()
 
 
@@ -48,11 +52,6 @@ def r1_penalty(critic, real: torch.Tensor, labels=None) -> torch.Tensor:
 def hinge_d_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
     # E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]: clips already scored beyond the margin teach the critic nothing.
     return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
-
-
-def hinge_g_loss(fake_scores: torch.Tensor) -> torch.Tensor:
-    # The generator side is WGAN's: maximise E[D(G(z))].
-    return -fake_scores.mean()
 
 
 # --- the paper's binary cross-entropy form (eqs. 12-14) ------------------------------------------
@@ -127,4 +126,4 @@ def mode_seeking_loss(fake_a: torch.Tensor, fake_b: torch.Tensor, z_a: torch.Ten
 
 
 D_LOSSES = {"wgan-gp": wgan_d_loss, "bce": bce_d_loss, "hinge": hinge_d_loss}
-G_LOSSES = {"wgan-gp": wgan_g_loss, "bce": bce_g_loss, "hinge": hinge_g_loss}
+G_LOSSES = {"wgan-gp": wgan_g_loss, "bce": bce_g_loss, "hinge": wgan_g_loss}   # hinge's G side is WGAN's

@@ -39,7 +39,7 @@ def test_hinge_losses_by_hand():
     real, fake = torch.tensor([0.5, 3.0]), torch.tensor([-2.0, 0.5])
     # real: max(0, 1 - 0.5) = 0.5 and 0 (past the margin); fake: 0 (past it) and max(0, 1 + 0.5) = 1.5
     assert losses.hinge_d_loss(real, fake).item() == pytest.approx(0.5 / 2 + 1.5 / 2)
-    assert losses.hinge_g_loss(fake).item() == pytest.approx(0.75)
+    assert losses.G_LOSSES["hinge"](fake).item() == pytest.approx(0.75)
 
 
 def test_r1_penalty_of_a_linear_and_a_quadratic_critic():
